@@ -1,0 +1,96 @@
+from __future__ import annotations
+
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import permissions, viewsets
+from rest_framework.decorators import action
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from concerts import selectors
+from concerts.api.serializers import ConcertSerializer, DatesSerializer, SeatMapSerializer
+from concerts.models import Concert
+from config.errors import ValidationFailed
+from config.openapi import problems
+
+CONCERT_ID = OpenApiParameter("id", int, OpenApiParameter.PATH, description="Concert id")
+
+
+class ConcertViewSet(viewsets.ReadOnlyModelViewSet):
+    """The public catalogue, and the gated dates and seat map of one concert."""
+
+    serializer_class = ConcertSerializer
+    permission_classes = [permissions.AllowAny]
+    lookup_value_regex = r"[^/]+"
+
+    def get_queryset(self):
+        return selectors.concert_list()
+
+    def get_object(self) -> Concert:
+        return selectors.concert_get(concert_id=self.kwargs["pk"])
+
+    @extend_schema(responses={200: ConcertSerializer(many=True)})
+    def list(self, request: Request, *args, **kwargs) -> Response:
+        return super().list(request, *args, **kwargs)
+
+    @extend_schema(parameters=[CONCERT_ID], responses={200: ConcertSerializer, **problems("CONCERT_NOT_FOUND")})
+    def retrieve(self, request: Request, *args, **kwargs) -> Response:
+        return Response(self.get_serializer(self.get_object()).data)
+
+    @extend_schema(
+        summary="Bookable dates (gated)",
+        parameters=[CONCERT_ID],
+        responses={
+            200: DatesSerializer,
+            **problems("NOT_AUTHENTICATED", "CONCERT_NOT_FOUND"),
+        },
+    )
+    @action(detail=True, methods=["get"], permission_classes=[permissions.IsAuthenticated])
+    def dates(self, request: Request, pk: str) -> Response:
+        concert = self.get_object()
+        performances = selectors.bookable_performances(concert=concert)
+        return Response(
+            {
+                "dates": [
+                    {
+                        "date": p.date,
+                        "performance_id": p.pk,
+                        "starts_at": p.starts_at,
+                        "available_seats": p.seat_count - p.taken_count,
+                    }
+                    for p in performances
+                ]
+            }
+        )
+
+    @extend_schema(
+        summary="Seat map of one date (gated)",
+        parameters=[
+            CONCERT_ID,
+            OpenApiParameter("date", str, OpenApiParameter.PATH, description="YYYY-MM-DD"),
+        ],
+        responses={
+            200: SeatMapSerializer,
+            **problems("NOT_AUTHENTICATED", "CONCERT_NOT_FOUND", "DATE_NOT_AVAILABLE"),
+        },
+    )
+    @action(
+        detail=True,
+        methods=["get"],
+        url_path=r"dates/(?P<date>[^/]+)/seats",
+        permission_classes=[permissions.IsAuthenticated],
+    )
+    def seats(self, request: Request, pk: str, date: str) -> Response:
+        concert = self.get_object()
+        day = selectors.parse_date(date)
+        if day is None:
+            raise ValidationFailed({"date": ["Use a real date in the form YYYY-MM-DD."]})
+        performance = selectors.bookable_performance(concert=concert, date=day)
+        states = selectors.seat_map(performance=performance)
+        return Response(
+            {
+                "date": performance.date,
+                "performance_id": performance.pk,
+                "seats": [{"number": s.number, "price": s.price, "grade": s.grade, "status": s.status} for s in states],
+                "available": [s.number for s in states if s.status == selectors.SEAT_AVAILABLE],
+            }
+        )

@@ -1,0 +1,132 @@
+"""Reads of the catalogue. Seat state is derived at read time from reservations,
+so a lapsed hold is AVAILABLE the second it lapses, whether or not a sweeper ran."""
+
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+from dataclasses import dataclass
+
+from django.db.models import Count, FilteredRelation, IntegerField, Min, OuterRef, Q, QuerySet, Subquery, Value
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from concerts.exceptions import ConcertNotFound, DateNotAvailable
+from concerts.models import Concert, Performance, Reservation, Seat
+
+SEAT_AVAILABLE = "AVAILABLE"
+SEAT_HELD = "HELD"
+SEAT_SOLD = "SOLD"
+
+
+def add_one_month(day: dt.date) -> dt.date:
+    """The same day next month, clamped to that month's end (Jan 31 -> Feb 28/29)."""
+    year, month = (day.year + 1, 1) if day.month == 12 else (day.year, day.month + 1)
+    return day.replace(year=year, month=month, day=min(day.day, calendar.monthrange(year, month)[1]))
+
+
+def booking_window(now: dt.datetime | None = None) -> tuple[dt.date, dt.date]:
+    """First and last bookable dates: today (in TIME_ZONE) to one calendar month on."""
+    today = timezone.localdate(now or timezone.now())
+    return today, add_one_month(today)
+
+
+def live_reservations_q(now: dt.datetime, prefix: str = "") -> Q:
+    """Reservations that occupy their seat at ``now``: confirmed, or a hold not yet lapsed."""
+    return Q(**{f"{prefix}status": Reservation.Status.CONFIRMED}) | Q(
+        **{f"{prefix}status": Reservation.Status.HELD, f"{prefix}held_until__gt": now}
+    )
+
+
+def concert_list() -> QuerySet[Concert]:
+    return Concert.objects.annotate(price_from=Min("performances__seats__price")).order_by("id")
+
+
+def concert_get(*, concert_id: object) -> Concert:
+    try:
+        pk = int(str(concert_id))
+    except (TypeError, ValueError):
+        raise ConcertNotFound() from None
+    concert = concert_list().filter(pk=pk).first()
+    if concert is None:
+        raise ConcertNotFound()
+    return concert
+
+
+def bookable_performances(*, concert: Concert, now: dt.datetime | None = None) -> QuerySet[Performance]:
+    """Performances not started and at most one calendar month ahead, with seats left.
+
+    One query: the seat and live-reservation counts are correlated subqueries, so
+    no counter row exists for holds to queue on.
+    """
+    now = now or timezone.now()
+    today, last = booking_window(now)
+    local_now = timezone.localtime(now)
+    seats = (
+        Seat.objects.filter(performance=OuterRef("pk"))
+        .order_by()
+        .values("performance")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    taken = (
+        Reservation.objects.filter(live_reservations_q(now), performance=OuterRef("pk"))
+        .order_by()
+        .values("performance")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    return (
+        Performance.objects.filter(concert=concert, date__gte=today, date__lte=last)
+        .exclude(date=today, start_time__lte=local_now.time())
+        .annotate(
+            seat_count=Coalesce(Subquery(seats, output_field=IntegerField()), Value(0)),
+            taken_count=Coalesce(Subquery(taken, output_field=IntegerField()), Value(0)),
+        )
+        .order_by("date")
+    )
+
+
+def parse_date(value: str) -> dt.date | None:
+    try:
+        return dt.date.fromisoformat(value) if len(value) == 10 else None
+    except ValueError:
+        return None
+
+
+def bookable_performance(*, concert: Concert, date: dt.date, now: dt.datetime | None = None) -> Performance:
+    performance = bookable_performances(concert=concert, now=now).filter(date=date).first()
+    if performance is None:
+        raise DateNotAvailable(f"There is no bookable performance of this concert on {date:%Y-%m-%d}.")
+    return performance
+
+
+@dataclass(frozen=True)
+class SeatState:
+    number: int
+    grade: str
+    price: int
+    status: str
+    holder_id: int | None
+    reservation_id: int | None
+
+
+def seat_map(*, performance: Performance, now: dt.datetime | None = None) -> list[SeatState]:
+    """Every seat with its state at ``now``, in one query (a filtered LEFT JOIN)."""
+    now = now or timezone.now()
+    rows = (
+        Seat.objects.filter(performance=performance)
+        .annotate(live=FilteredRelation("reservations", condition=live_reservations_q(now, "reservations__")))
+        .order_by("number")
+        .values_list("number", "grade", "price", "live__status", "live__user_id", "live__id")
+    )
+    states = []
+    for number, grade, price, live_status, live_user, live_id in rows:
+        if live_status == Reservation.Status.CONFIRMED:
+            status = SEAT_SOLD
+        elif live_status == Reservation.Status.HELD:
+            status = SEAT_HELD
+        else:
+            status = SEAT_AVAILABLE
+        states.append(SeatState(number, grade, price, status, live_user, live_id))
+    return states

@@ -1,0 +1,44 @@
+from __future__ import annotations
+
+import datetime as dt
+
+import factory
+from django.contrib.auth import get_user_model
+from django.utils import timezone
+
+from concerts import services as concert_services
+from concerts.models import Concert, Performance
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = get_user_model()
+        skip_postgeneration_save = True
+
+    username = factory.Sequence(lambda n: f"fan{n}")
+    email = factory.LazyAttribute(lambda u: f"{u.username}@example.com")
+    password = factory.PostGenerationMethodCall("set_password", "correct horse battery")
+
+    @factory.post_generation
+    def _save(obj, create, extracted, **kwargs):
+        if create:
+            obj.save()
+
+
+class ConcertFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Concert
+
+    title = factory.Sequence(lambda n: f"Concert {n}")
+    artist = "The Testers"
+    venue = "Hall A"
+    description = "A concert for tests."
+
+
+def make_performance(
+    concert: Concert | None = None, *, days: int = 3, date: dt.date | None = None, **kwargs
+) -> Performance:
+    """A performance with the default 50 seats, ``days`` after today (TIME_ZONE)."""
+    concert = concert or ConcertFactory()
+    date = date or timezone.localdate() + dt.timedelta(days=days)
+    return concert_services.performance_create(concert=concert, date=date, **kwargs)
