@@ -21,9 +21,11 @@ install: $(STAMP)
 run: install
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py seed_demo
+	$(BIN)/python manage.py setup_schedules
 	@echo "Encore on http://127.0.0.1:$(PORT)/  (Ctrl-C stops everything)"
 	DJANGO_DEBUG=$${DJANGO_DEBUG:-1} $(BIN)/python -m config.stack \
 		worker="$(BIN)/python manage.py qcluster" \
+		ticker="$(BIN)/python manage.py queue_ticker" \
 		web="$(BIN)/python manage.py runserver 127.0.0.1:$(PORT)"
 
 # The whole suite against PostgreSQL (never SQLite).

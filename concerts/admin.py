@@ -1,6 +1,9 @@
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.utils.html import format_html, format_html_join
 
+from concerts import selectors, services
 from concerts.models import Concert, Performance, Reservation, Seat
+from payments import services as payment_services
 
 
 class PerformanceInline(admin.TabularInline):
@@ -31,7 +34,21 @@ class PerformanceAdmin(admin.ModelAdmin):
     search_fields = ("concert__title", "concert__artist")
     date_hierarchy = "date"
     list_select_related = ("concert",)
+    readonly_fields = ("seat_map",)
     inlines = [SeatInline]
+
+    @admin.display(description="Seat map now")
+    def seat_map(self, obj: Performance) -> str:
+        if obj.pk is None:
+            return "—"
+        colours = {"AVAILABLE": "#1f8a4c", "HELD": "#f0b429", "SOLD": "#9aa0ac"}
+        cells = format_html_join(
+            "",
+            '<span title="Seat {} · {} · {}" style="display:inline-block;width:26px;margin:2px;padding:3px 0;'
+            'text-align:center;border-radius:4px;color:#fff;background:{}">{}</span>',
+            ((s.number, s.grade, s.status, colours[s.status], s.number) for s in selectors.seat_map(performance=obj)),
+        )
+        return format_html('<div style="max-width:330px;line-height:1">{}</div>', cells)
 
 
 @admin.register(Seat)
@@ -54,3 +71,22 @@ class ReservationAdmin(admin.ModelAdmin):
     list_select_related = ("user", "performance__concert", "seat")
     raw_id_fields = ("user", "performance", "seat")
     readonly_fields = ("user", "performance", "seat", "price", "status", "held_until", "created_at", "updated_at")
+    actions = ["release_holds", "refund_tickets"]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    @admin.action(description="Release selected holds (frees their seats now)")
+    def release_holds(self, request, queryset) -> None:
+        released = 0
+        for reservation in queryset.filter(status=Reservation.Status.HELD).order_by("pk"):
+            released += services.hold_release_by_staff(reservation_id=reservation.pk)
+        self.message_user(request, f"Released {released} hold(s).", messages.SUCCESS)
+
+    @admin.action(description="Refund selected confirmed tickets to the fans' balances")
+    def refund_tickets(self, request, queryset) -> None:
+        confirmed = queryset.filter(status=Reservation.Status.CONFIRMED).values_list("pk", flat=True)
+        done, failures = payment_services.payment_refund_by_staff(reservation_ids=confirmed)
+        for reservation_id, detail in failures:
+            self.message_user(request, f"Reservation {reservation_id}: {detail}", messages.WARNING)
+        self.message_user(request, f"Refunded {done} ticket(s).", messages.SUCCESS)

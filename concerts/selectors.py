@@ -130,3 +130,10 @@ def seat_map(*, performance: Performance, now: dt.datetime | None = None) -> lis
             status = SEAT_AVAILABLE
         states.append(SeatState(number, grade, price, status, live_user, live_id))
     return states
+
+
+def effective_status(reservation: Reservation, now: dt.datetime | None = None) -> str:
+    """The status as of ``now``: a HELD reservation past its time is EXPIRED."""
+    if reservation.status == Reservation.Status.HELD and reservation.held_until <= (now or timezone.now()):
+        return Reservation.Status.EXPIRED
+    return reservation.status

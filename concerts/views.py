@@ -1,10 +1,44 @@
+"""Pages: the catalogue, and (behind the waiting room) dates, the seat map,
+checkout and my tickets. Views are thin: they call the same services as the API."""
+
 from __future__ import annotations
 
-from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import render
+import datetime as dt
 
-from concerts import selectors
-from concerts.exceptions import ConcertNotFound
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+
+from concerts import selectors, services
+from concerts.exceptions import ConcertNotFound, DateNotAvailable, SeatUnavailable
+from concerts.models import Reservation
+from config.errors import ApplicationError
+from queue_app.gate import queue_gate_page
+from wallet import selectors as wallet_selectors
+
+GRID_COLUMNS = 10
+
+
+def _concert_or_404(concert_id: int):
+    try:
+        return selectors.concert_get(concert_id=concert_id)
+    except ConcertNotFound:
+        raise Http404("No such concert") from None
+
+
+def _my_reservation_or_404(request: HttpRequest, reservation_id: int) -> Reservation:
+    reservation = (
+        Reservation.objects.select_related("performance__concert", "seat")
+        .filter(pk=reservation_id, user=request.user)
+        .first()
+    )
+    if reservation is None:
+        raise Http404("No such reservation")
+    return reservation
 
 
 def concert_list(request: HttpRequest) -> HttpResponse:
@@ -12,13 +46,121 @@ def concert_list(request: HttpRequest) -> HttpResponse:
 
 
 def concert_detail(request: HttpRequest, concert_id: int) -> HttpResponse:
-    try:
-        concert = selectors.concert_get(concert_id=concert_id)
-    except ConcertNotFound:
-        raise Http404("No such concert") from None
+    concert = _concert_or_404(concert_id)
     _, last = selectors.booking_window()
     return render(
         request,
         "concerts/detail.html",
         {"concert": concert, "window_end": last, "is_open": concert.is_open()},
     )
+
+
+@login_required
+@queue_gate_page
+def book_dates(request: HttpRequest, concert_id: int) -> HttpResponse:
+    concert = _concert_or_404(concert_id)
+    performances = selectors.bookable_performances(concert=concert)
+    dates = [
+        {"date": p.date, "starts_at": p.starts_at, "available": p.seat_count - p.taken_count} for p in performances
+    ]
+    return render(request, "concerts/book_dates.html", {"concert": concert, "dates": dates})
+
+
+@login_required
+@queue_gate_page
+def book_seats(request: HttpRequest, concert_id: int, date: str) -> HttpResponse:
+    concert = _concert_or_404(concert_id)
+    day = selectors.parse_date(date)
+    try:
+        if day is None:
+            raise DateNotAvailable()
+        performance = selectors.bookable_performance(concert=concert, date=day)
+    except DateNotAvailable:
+        messages.error(request, "That date is not on sale. Pick one of the dates below.")
+        return redirect("book-dates", concert_id=concert.pk)
+    states = selectors.seat_map(performance=performance)
+    rows = [states[i : i + GRID_COLUMNS] for i in range(0, len(states), GRID_COLUMNS)]
+    grades = {}
+    for state in states:
+        grades.setdefault(state.grade, state.price)
+    return render(
+        request,
+        "concerts/seat_map.html",
+        {
+            "concert": concert,
+            "performance": performance,
+            "rows": rows,
+            "grades": grades,
+            "available": sum(1 for s in states if s.status == selectors.SEAT_AVAILABLE),
+        },
+    )
+
+
+@login_required
+@queue_gate_page
+@require_POST
+def book_hold(request: HttpRequest, concert_id: int, date: str) -> HttpResponse:
+    day = selectors.parse_date(date)
+    try:
+        seat_number = int(request.POST.get("seat", ""))
+    except ValueError:
+        messages.error(request, "Pick a seat on the map.")
+        return redirect("book-seats", concert_id=concert_id, date=date)
+    try:
+        if day is None:
+            raise DateNotAvailable()
+        reservation = services.seat_hold(
+            user_id=request.user.pk, concert_id=concert_id, date=day, seat_number=seat_number
+        )
+    except SeatUnavailable as exc:
+        if "reservation_id" in exc.extra:
+            return redirect("checkout", reservation_id=exc.extra["reservation_id"])
+        messages.error(request, f"Someone just took seat {seat_number}. The map is up to date: pick another seat.")
+        return redirect("book-seats", concert_id=concert_id, date=date)
+    except ApplicationError as exc:
+        messages.error(request, exc.detail)
+        return redirect("book-seats", concert_id=concert_id, date=date)
+    return redirect("checkout", reservation_id=reservation.pk)
+
+
+@login_required
+def checkout(request: HttpRequest, reservation_id: int) -> HttpResponse:
+    reservation = _my_reservation_or_404(request, reservation_id)
+    return render(
+        request,
+        "concerts/checkout.html",
+        {
+            "reservation": reservation,
+            "status": selectors.effective_status(reservation),
+            "balance": wallet_selectors.wallet_balance(user=request.user),
+        },
+    )
+
+
+@login_required
+@require_POST
+def release(request: HttpRequest, reservation_id: int) -> HttpResponse:
+    reservation = _my_reservation_or_404(request, reservation_id)
+    try:
+        services.reservation_release(user_id=request.user.pk, reservation_id=reservation.pk)
+        messages.success(request, f"Seat {reservation.seat.number} released.")
+    except ApplicationError as exc:
+        messages.error(request, exc.detail)
+    return redirect(
+        "book-seats", concert_id=reservation.performance.concert_id, date=reservation.performance.date.isoformat()
+    )
+
+
+@login_required
+def my_tickets(request: HttpRequest) -> HttpResponse:
+    reservations = (
+        Reservation.objects.filter(user=request.user)
+        .select_related("performance__concert", "seat")
+        .order_by("-created_at", "-id")[:200]
+    )
+    cutoff = timezone.now() + dt.timedelta(hours=settings.CANCEL_DEADLINE_HOURS)
+    rows = [
+        {"r": r, "status": selectors.effective_status(r), "cancellable": r.performance.starts_at > cutoff}
+        for r in reservations
+    ]
+    return render(request, "concerts/my_tickets.html", {"rows": rows})

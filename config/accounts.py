@@ -23,6 +23,7 @@ from rest_framework.views import APIView
 
 from config.errors import ApplicationError
 from config.openapi import problems
+from config.ratelimit import THROTTLES
 
 User = get_user_model()
 
@@ -83,8 +84,10 @@ def user_register(*, username: str, email: str, password: str):
 class RegisterView(APIView):
     permission_classes = [permissions.AllowAny]
     authentication_classes: list = []
+    throttle_classes = THROTTLES
+    throttle_scope = "register"
 
-    @extend_schema(request=RegisterSerializer, responses={201: AccountSerializer, **problems()})
+    @extend_schema(request=RegisterSerializer, responses={201: AccountSerializer, **problems("RATE_LIMITED")})
     def post(self, request: Request) -> Response:
         data = RegisterSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -101,8 +104,13 @@ class RegisterView(APIView):
 class TokenView(APIView):
     permission_classes = [permissions.AllowAny]
     authentication_classes: list = []
+    throttle_classes = THROTTLES
+    throttle_scope = "login"
 
-    @extend_schema(request=TokenRequestSerializer, responses={200: TokenSerializer, **problems("INVALID_CREDENTIALS")})
+    @extend_schema(
+        request=TokenRequestSerializer,
+        responses={200: TokenSerializer, **problems("INVALID_CREDENTIALS", "RATE_LIMITED")},
+    )
     def post(self, request: Request) -> Response:
         data = TokenRequestSerializer(data=request.data)
         data.is_valid(raise_exception=True)

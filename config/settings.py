@@ -221,6 +221,7 @@ BALANCE_MAX = env_int("BALANCE_MAX", 10_000_000)
 CANCEL_DEADLINE_HOURS = env_int("CANCEL_DEADLINE_HOURS", 24)
 PAYMENT_GATEWAY_URL = env_str("PAYMENT_GATEWAY_URL")
 PAYMENT_GATEWAY_TIMEOUT_SECONDS = env_int("PAYMENT_GATEWAY_TIMEOUT_SECONDS", 5)
+QUEUE_BACKEND = env_str("QUEUE_BACKEND", "")
 RATE_LIMITS = env_str("RATE_LIMITS", "on").strip().lower() not in {"off", "0", "false", "no"}
 
 # --- REST framework / OpenAPI -----------------------------------------------

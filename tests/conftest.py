@@ -12,6 +12,26 @@ def pytest_configure(config: pytest.Config) -> None:
     engine = settings.DATABASES["default"]["ENGINE"]
     if engine != "django.db.backends.postgresql":
         raise pytest.UsageError(f"The suite runs on PostgreSQL only (DATABASE_URL gives {engine}).")
+    # Hashing cost is not under test; a fast hasher keeps user-heavy tests quick.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def _fresh_state(settings, monkeypatch):
+    """Each test starts with no rate limits (tests that check them turn them on),
+    no cached queue settings, and django-q2 tasks run inline (no cluster needed)."""
+    from django.core.cache import cache
+    from django_q.conf import Conf
+
+    monkeypatch.setattr(Conf, "SYNC", True)
+
+    from queue_app.selectors import queue_config_cache_clear
+
+    settings.RATE_LIMITS = False
+    queue_config_cache_clear()
+    cache.clear()
+    yield
+    queue_config_cache_clear()
 
 
 @pytest.fixture

@@ -42,3 +42,14 @@ def make_performance(
     concert = concert or ConcertFactory()
     date = date or timezone.localdate() + dt.timedelta(days=days)
     return concert_services.performance_create(concert=concert, date=date, **kwargs)
+
+
+def admit(client, concert: Concert) -> str:
+    """Give an API client an ACTIVE pass for the concert (sent on every request)."""
+    from queue_app.services import queue_admit_now
+
+    body = client.post(f"/api/v1/concerts/{concert.pk}/queue/tokens").json()
+    if body["status"] != "ACTIVE":
+        queue_admit_now(concert_id=concert.pk, count=10_000)
+    client.credentials(HTTP_X_QUEUE_TOKEN=body["token"])
+    return body["token"]

@@ -11,6 +11,7 @@ from concerts.api.serializers import ConcertSerializer, DatesSerializer, SeatMap
 from concerts.models import Concert
 from config.errors import ValidationFailed
 from config.openapi import problems
+from queue_app.gate import QueueGate
 
 CONCERT_ID = OpenApiParameter("id", int, OpenApiParameter.PATH, description="Concert id")
 
@@ -38,13 +39,13 @@ class ConcertViewSet(viewsets.ReadOnlyModelViewSet):
 
     @extend_schema(
         summary="Bookable dates (gated)",
-        parameters=[CONCERT_ID],
+        parameters=[CONCERT_ID, QueueGate.header_parameter],
         responses={
             200: DatesSerializer,
-            **problems("NOT_AUTHENTICATED", "CONCERT_NOT_FOUND"),
+            **problems("NOT_AUTHENTICATED", "QUEUE_TOKEN_NOT_ACTIVE", "CONCERT_NOT_FOUND"),
         },
     )
-    @action(detail=True, methods=["get"], permission_classes=[permissions.IsAuthenticated])
+    @action(detail=True, methods=["get"], permission_classes=[permissions.IsAuthenticated, QueueGate])
     def dates(self, request: Request, pk: str) -> Response:
         concert = self.get_object()
         performances = selectors.bookable_performances(concert=concert)
@@ -66,18 +67,19 @@ class ConcertViewSet(viewsets.ReadOnlyModelViewSet):
         summary="Seat map of one date (gated)",
         parameters=[
             CONCERT_ID,
+            QueueGate.header_parameter,
             OpenApiParameter("date", str, OpenApiParameter.PATH, description="YYYY-MM-DD"),
         ],
         responses={
             200: SeatMapSerializer,
-            **problems("NOT_AUTHENTICATED", "CONCERT_NOT_FOUND", "DATE_NOT_AVAILABLE"),
+            **problems("NOT_AUTHENTICATED", "QUEUE_TOKEN_NOT_ACTIVE", "CONCERT_NOT_FOUND", "DATE_NOT_AVAILABLE"),
         },
     )
     @action(
         detail=True,
         methods=["get"],
         url_path=r"dates/(?P<date>[^/]+)/seats",
-        permission_classes=[permissions.IsAuthenticated],
+        permission_classes=[permissions.IsAuthenticated, QueueGate],
     )
     def seats(self, request: Request, pk: str, date: str) -> Response:
         concert = self.get_object()
@@ -90,7 +92,16 @@ class ConcertViewSet(viewsets.ReadOnlyModelViewSet):
             {
                 "date": performance.date,
                 "performance_id": performance.pk,
-                "seats": [{"number": s.number, "price": s.price, "grade": s.grade, "status": s.status} for s in states],
+                "seats": [
+                    {
+                        "number": s.number,
+                        "price": s.price,
+                        "grade": s.grade,
+                        "status": s.status,
+                        "mine": s.holder_id == request.user.pk,
+                    }
+                    for s in states
+                ],
                 "available": [s.number for s in states if s.status == selectors.SEAT_AVAILABLE],
             }
         )

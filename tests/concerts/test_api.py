@@ -5,7 +5,7 @@ from django.utils import timezone
 
 from concerts.models import Reservation
 from tests.config.test_errors import assert_problem
-from tests.factories import ConcertFactory, make_performance
+from tests.factories import ConcertFactory, admit, make_performance
 
 pytestmark = pytest.mark.django_db
 
@@ -37,6 +37,12 @@ def test_booking_opens_at_is_iso_with_offset(api):
     value = api.get(f"/api/v1/concerts/{concert.pk}").json()["booking_opens_at"]
     assert value.endswith("+09:00")
     assert dt.datetime.fromisoformat(value) == opens.replace(microsecond=opens.microsecond)
+
+
+@pytest.fixture
+def user_api(user_api, concert_with_dates):
+    admit(user_api, concert_with_dates)
+    return user_api
 
 
 def test_dates_lists_window_only_sorted_with_counts(user_api, concert_with_dates):
@@ -74,7 +80,7 @@ def test_seat_map_lists_all_seats_and_available(user_api, concert_with_dates):
     assert body["date"] == day.isoformat()
     assert body["performance_id"] == performance.pk
     assert len(body["seats"]) == 50
-    assert body["seats"][6] == {"number": 7, "price": 150_000, "grade": "VIP", "status": "HELD"}
+    assert body["seats"][6] == {"number": 7, "price": 150_000, "grade": "VIP", "status": "HELD", "mine": True}
     assert 7 not in body["available"]
     assert len(body["available"]) == 49
     dates = user_api.get(f"/api/v1/concerts/{concert_with_dates.pk}/dates").json()["dates"]
@@ -97,5 +103,6 @@ def test_seat_map_with_malformed_date_is_validation_error(user_api, concert_with
 
 def test_seat_count_and_prices_are_data(user_api):
     performance = make_performance(grades=[("A", 1, 3, 5_000)])
+    admit(user_api, performance.concert)
     res = user_api.get(f"/api/v1/concerts/{performance.concert_id}/dates/{performance.date.isoformat()}/seats")
     assert [s["price"] for s in res.json()["seats"]] == [5_000, 5_000, 5_000]

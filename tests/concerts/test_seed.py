@@ -16,11 +16,13 @@ def test_seed_demo_is_idempotent_and_rolls_forward():
     concerts = Concert.objects.count()
     performances = Performance.objects.count()
     call_command("seed_demo")
-    assert Concert.objects.count() == concerts >= 3
+    assert Concert.objects.count() == concerts >= 4
     assert Performance.objects.count() == performances
 
     for concert in Concert.objects.filter(booking_opens_at__isnull=True):
         _check_demo_concert(concert)
+    soon = Concert.objects.get(booking_opens_at__isnull=False)
+    assert timezone.now() < soon.booking_opens_at <= timezone.now() + dt.timedelta(minutes=10)
 
     # Two months later the same database still offers dates in the coming month.
     with time_machine.travel(timezone.now() + dt.timedelta(days=60), tick=False):

@@ -10,6 +10,7 @@ import datetime as dt
 
 from django.core.management.base import BaseCommand
 from django.db import transaction
+from django.utils import timezone
 
 from concerts import selectors, services
 from concerts.models import Concert, Performance
@@ -35,6 +36,15 @@ DEMO_CONCERTS = (
     },
 )
 
+# Its booking opens a few minutes after each seeding, to show the pre-queue and its draw.
+OPENING_SOON = {
+    "title": "First Light Festival",
+    "artist": "Aurora Lane",
+    "venue": "Jamsil Arena, Seoul",
+    "description": "One night only. Booking opens minutes from now: join the pre-queue and be in the opening draw.",
+}
+OPENING_DELAY = dt.timedelta(minutes=5)
+
 # Days from today of the performances inside the one-month window.
 WINDOW_OFFSETS = (1, 3, 6, 10, 15, 21, 27)
 PAST_OFFSET = -7
@@ -51,6 +61,13 @@ class Command(BaseCommand):
             for spec in DEMO_CONCERTS:
                 concert, _ = Concert.objects.get_or_create(title=spec["title"], artist=spec["artist"], defaults=spec)
                 created += self._ensure_dates(concert, today, last)
+            soon, _ = Concert.objects.get_or_create(
+                title=OPENING_SOON["title"], artist=OPENING_SOON["artist"], defaults=OPENING_SOON
+            )
+            if soon.booking_opens_at is None or soon.booking_opens_at <= timezone.now():
+                soon.booking_opens_at = timezone.now() + OPENING_DELAY
+                soon.save(update_fields=["booking_opens_at"])
+            created += self._ensure_dates(soon, today, last)
         self.stdout.write(f"Demo catalogue ready ({created} performances added).")
 
     def _ensure_dates(self, concert: Concert, today: dt.date, last: dt.date) -> int:

@@ -1,0 +1,74 @@
+from __future__ import annotations
+
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import status
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from concerts.exceptions import ReservationNotFound
+from concerts.models import Reservation
+from config.openapi import problems
+from config.ratelimit import THROTTLES
+from payments import selectors, services
+from payments.api.serializers import PaymentSerializer, PayRequestSerializer
+from payments.exceptions import AlreadyPaid
+from queue_app.gate import QueueGate, require_active_pass
+from wallet.api.views import IDEMPOTENCY_KEY
+from wallet.idempotency import idempotent
+
+
+class PaymentCreateView(APIView):
+    throttle_classes = THROTTLES
+    throttle_scope = "payment"
+
+    @extend_schema(
+        summary="Pay a hold from the balance (gated)",
+        request=PayRequestSerializer,
+        parameters=[QueueGate.header_parameter, IDEMPOTENCY_KEY],
+        responses={
+            201: PaymentSerializer,
+            **problems(
+                "NOT_AUTHENTICATED",
+                "QUEUE_TOKEN_NOT_ACTIVE",
+                "RESERVATION_NOT_FOUND",
+                "ALREADY_PAID",
+                "HOLD_EXPIRED",
+                "INSUFFICIENT_BALANCE",
+                "IDEMPOTENCY_KEY_REUSED",
+                "RATE_LIMITED",
+            ),
+        },
+    )
+    def post(self, request: Request) -> Response:
+        return idempotent(request, scope="payment", handler=lambda: self._pay(request))
+
+    def _pay(self, request: Request) -> Response:
+        data = PayRequestSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        reservation_id = data.validated_data["reservation_id"]
+        found = (
+            Reservation.objects.filter(pk=reservation_id, user=request.user)
+            .values_list("performance__concert_id", "status")
+            .first()
+        )
+        if found is None:
+            raise ReservationNotFound()
+        concert_id, current = found
+        # Paying ends the pass; a retry after that should still hear "already paid".
+        if current == Reservation.Status.CONFIRMED:
+            raise AlreadyPaid(f"Reservation {reservation_id} is already paid; the ticket is yours.")
+        require_active_pass(request, concert_id)
+        result = services.payment_pay(user_id=request.user.pk, reservation_id=reservation_id)
+        body = selectors.payment_data(payment=result.payment, balance=result.balance)
+        return Response(PaymentSerializer(body).data, status=status.HTTP_201_CREATED)
+
+
+class PaymentDetailView(APIView):
+    @extend_schema(
+        parameters=[OpenApiParameter("id", int, OpenApiParameter.PATH)],
+        responses={200: PaymentSerializer, **problems("NOT_AUTHENTICATED", "NOT_FOUND")},
+    )
+    def get(self, request: Request, payment_id: str) -> Response:
+        payment = selectors.payment_get(user_id=request.user.pk, payment_id=payment_id)
+        return Response(PaymentSerializer(selectors.payment_data(payment=payment)).data)

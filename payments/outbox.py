@@ -1,0 +1,93 @@
+"""The email outbox: rows written inside business transactions, sent after commit.
+
+`outbox_send(id)` locks the row (skipping it if another worker has it), sends,
+and marks it SENT in the same transaction, so two workers never send one email
+twice. A crash after the SMTP server accepted the mail but before the commit
+would resend it once more: delivery is at least once, and the row lock makes a
+duplicate need exactly that crash.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives
+from django.db import transaction
+from django.template.loader import render_to_string
+from django.utils import timezone
+
+from payments.models import OutboxEmail
+
+logger = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 12
+MAX_BACKOFF = dt.timedelta(hours=1)
+
+
+def outbox_add(*, key: str, to: str, subject: str, template: str, context: dict) -> OutboxEmail | None:
+    """Queue an email in the caller's transaction and send it once that commits.
+    One email per ``key``: adding the same key twice queues it once."""
+    text = render_to_string(f"payments/email/{template}.txt", context)
+    html = render_to_string(f"payments/email/{template}.html", context)
+    email, created = OutboxEmail.objects.get_or_create(
+        key=key,
+        defaults={"to": to, "subject": subject, "text": text, "html": html, "next_attempt_at": timezone.now()},
+    )
+    if created:
+        transaction.on_commit(lambda: _enqueue(email.pk))
+    return email
+
+
+def _enqueue(email_id: int) -> None:
+    from django_q.tasks import async_task
+
+    try:
+        async_task("payments.tasks.send_outbox_email", email_id, task_name=f"outbox-{email_id}")
+    except Exception:  # the broker is down: the scheduled dispatcher sends it later
+        logger.exception("could not enqueue outbox email %s; the dispatcher will retry", email_id)
+
+
+def outbox_send(*, email_id: int, now: dt.datetime | None = None) -> bool:
+    """Send one pending email if it is due. Returns True if this call sent it."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        email = (
+            OutboxEmail.objects.select_for_update(skip_locked=True)
+            .filter(pk=email_id, status=OutboxEmail.Status.PENDING, next_attempt_at__lte=now)
+            .first()
+        )
+        if email is None:
+            return False
+        email.attempts += 1
+        try:
+            message = EmailMultiAlternatives(email.subject, email.text, settings.DEFAULT_FROM_EMAIL, [email.to])
+            if email.html:
+                message.attach_alternative(email.html, "text/html")
+            message.send()
+        except Exception as exc:  # any transport failure: back off and retry later
+            backoff = min(MAX_BACKOFF, dt.timedelta(seconds=30 * 2 ** (email.attempts - 1)))
+            email.next_attempt_at = now + backoff
+            email.last_error = f"{type(exc).__name__}: {exc}"[:2000]
+            if email.attempts >= MAX_ATTEMPTS:
+                email.status = OutboxEmail.Status.FAILED
+                logger.error("giving up on outbox email %s after %s attempts", email.pk, email.attempts)
+            email.save(update_fields=["attempts", "next_attempt_at", "last_error", "status"])
+            return False
+        email.status = OutboxEmail.Status.SENT
+        email.sent_at = now
+        email.last_error = ""
+        email.save(update_fields=["attempts", "status", "sent_at", "last_error"])
+        return True
+
+
+def outbox_dispatch(*, now: dt.datetime | None = None, limit: int = 200) -> int:
+    """Send what is due (new or failed before). Safe on several workers at once."""
+    now = now or timezone.now()
+    due = list(
+        OutboxEmail.objects.filter(status=OutboxEmail.Status.PENDING, next_attempt_at__lte=now)
+        .order_by("next_attempt_at", "pk")
+        .values_list("pk", flat=True)[:limit]
+    )
+    return sum(outbox_send(email_id=pk, now=now) for pk in due)

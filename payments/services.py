@@ -1,0 +1,155 @@
+"""Paying a hold from the balance, and refunds. Each in one transaction, with the
+locks in the global order of concerts.locking: reservation, then wallet, then
+the queue pass."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.db import transaction
+from django.utils import timezone
+
+from concerts import selectors as concert_selectors
+from concerts import services as concert_services
+from concerts.exceptions import ReservationNotFound, ReservationNotHeld
+from concerts.models import Reservation
+from config.errors import ApplicationError
+from payments.exceptions import AlreadyPaid, HoldExpired
+from payments.models import Payment
+from payments.outbox import outbox_add
+from queue_app import services as queue_services
+from wallet import services as wallet_services
+
+User = get_user_model()
+
+
+@dataclass(frozen=True)
+class PaymentResult:
+    payment: Payment
+    balance: int
+
+
+def _lock_reservation(*, reservation_id: int, user_id: int | None) -> Reservation:
+    """The reservation row, locked. ``user_id`` None: staff, any owner."""
+    rows = Reservation.objects.select_for_update(of=("self",)).select_related("performance__concert", "seat", "user")
+    if user_id is not None:
+        rows = rows.filter(user_id=user_id)
+    reservation = rows.filter(pk=reservation_id).first()
+    if reservation is None:
+        raise ReservationNotFound()
+    return reservation
+
+
+def payment_pay(*, user_id: int, reservation_id: int, now: dt.datetime | None = None) -> PaymentResult:
+    """Pay a live hold from the balance: debit, reservation CONFIRMED (its seat is
+    SOLD), a Payment row, the confirmation email in the outbox, and the queue pass
+    ended once the user holds nothing else for that concert - all or nothing.
+
+    Checks, in the contract's order, under the reservation lock: ownership (404),
+    already paid (409), hold lapsed (409), balance (409 with the shortfall).
+    """
+    now = now or timezone.now()
+    with transaction.atomic():
+        reservation = _lock_reservation(reservation_id=reservation_id, user_id=user_id)
+        if reservation.status == Reservation.Status.CONFIRMED:
+            raise AlreadyPaid(f"Reservation {reservation.pk} is already paid; the ticket is yours.")
+        if not reservation.is_live_hold(now):
+            status = concert_selectors.effective_status(reservation, now)
+            raise HoldExpired(
+                f"Your hold on seat {reservation.seat.number} is {status.lower()}: nothing was charged. "
+                "Hold a seat again to pay for it."
+            )
+        payment = Payment.objects.create(
+            user_id=user_id, reservation=reservation, amount=reservation.price, paid_at=now
+        )
+        entry = wallet_services.wallet_debit(
+            user=reservation.user, amount=reservation.price, reference=f"payment:{payment.pk}"
+        )
+        reservation.status = Reservation.Status.CONFIRMED
+        reservation.save(update_fields=["status", "updated_at"])
+        concert = reservation.performance.concert
+        others = Reservation.objects.filter(
+            concert_selectors.live_reservations_q(now),
+            user_id=user_id,
+            performance__concert=concert,
+            status=Reservation.Status.HELD,
+        ).exclude(pk=reservation.pk)
+        if not others.exists():
+            queue_services.pass_end(user_id=user_id, concert_id=concert.pk, reason="paid", now=now)
+        outbox_add(
+            key=f"payment:{payment.pk}:paid",
+            to=reservation.user.email,
+            subject=f"Your ticket: {concert.title}, {reservation.performance.date:%b %d}, "
+            f"seat {reservation.seat.number}",
+            template="confirmation",
+            context={"reservation": reservation, "payment": payment, "concert": concert, "user": reservation.user},
+        )
+    return PaymentResult(payment=payment, balance=entry.balance_after)
+
+
+def payment_refund(*, reservation_id: int, user_id: int | None = None, now: dt.datetime | None = None) -> PaymentResult:
+    """Refund a CONFIRMED ticket to the balance: REFUND ledger row, reservation
+    REFUNDED (the seat is free again), payment REFUNDED, an email. Exactly once
+    under concurrent clicks (reservation lock, status re-checked under it).
+
+    ``user_id`` given: the fan cancels, allowed up to CANCEL_DEADLINE_HOURS before
+    the show. None: staff, any time.
+    """
+    now = now or timezone.now()
+    with transaction.atomic():
+        reservation = _lock_reservation(reservation_id=reservation_id, user_id=user_id)
+        if reservation.status != Reservation.Status.CONFIRMED:
+            raise ReservationNotHeld(
+                f"Reservation {reservation.pk} is {concert_selectors.effective_status(reservation, now).lower()}: "
+                "there is nothing to cancel."
+            )
+        deadline = reservation.performance.starts_at - dt.timedelta(hours=settings.CANCEL_DEADLINE_HOURS)
+        if user_id is not None and now > deadline:
+            raise ReservationNotHeld(
+                f"Tickets can be cancelled up to {settings.CANCEL_DEADLINE_HOURS} hours before the show "
+                f"(until {timezone.localtime(deadline):%Y-%m-%d %H:%M}); this one can no longer be cancelled."
+            )
+        payment = Payment.objects.select_for_update().get(reservation=reservation)
+        entry = wallet_services.wallet_refund(
+            user=reservation.user, amount=payment.amount, reference=f"refund:{payment.pk}"
+        )
+        reservation.status = Reservation.Status.REFUNDED
+        reservation.save(update_fields=["status", "updated_at"])
+        payment.status = Payment.Status.REFUNDED
+        payment.refunded_at = now
+        payment.refunded_by_staff = user_id is None
+        payment.save(update_fields=["status", "refunded_at", "refunded_by_staff"])
+        concert = reservation.performance.concert
+        outbox_add(
+            key=f"payment:{payment.pk}:refunded",
+            to=reservation.user.email,
+            subject=f"Refunded: {concert.title}, seat {reservation.seat.number}",
+            template="refund",
+            context={"reservation": reservation, "payment": payment, "concert": concert, "user": reservation.user},
+        )
+    return PaymentResult(payment=payment, balance=entry.balance_after)
+
+
+def payment_refund_by_staff(*, reservation_ids) -> tuple[int, list[tuple[int, str]]]:
+    """Staff refunds, each in its own transaction. Returns (refunded, [(id, reason)])."""
+    done, failures = 0, []
+    for reservation_id in sorted(reservation_ids):
+        try:
+            payment_refund(reservation_id=reservation_id)
+            done += 1
+        except ApplicationError as exc:
+            failures.append((reservation_id, exc.detail))
+    return done, failures
+
+
+def reservation_cancel(*, user_id: int, reservation_id: int, now: dt.datetime | None = None) -> None:
+    """A fan's DELETE of a reservation: release a live hold, or cancel a paid
+    ticket in time (refunded to the balance)."""
+    status = Reservation.objects.filter(pk=reservation_id, user_id=user_id).values_list("status", flat=True).first()
+    if status == Reservation.Status.CONFIRMED:
+        payment_refund(reservation_id=reservation_id, user_id=user_id, now=now)
+    else:
+        concert_services.reservation_release(user_id=user_id, reservation_id=reservation_id, now=now)

@@ -1,0 +1,117 @@
+"""The waiting room's storage interface. Two implementations: the database
+(default; SQLite or PostgreSQL) and Redis (sorted sets and Lua scripts).
+
+A backend stores passes and keeps the line; it knows nothing of HTTP, ETAs or
+poll advice, which `queue_app.services` derives the same way for both. Every
+method that changes more than one thing does it atomically: one database
+transaction with the concert's admission row locked, or one Lua script.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from dataclasses import dataclass
+from typing import Protocol
+
+WAITING = "WAITING"
+ACTIVE = "ACTIVE"
+EXPIRED = "EXPIRED"
+
+
+@dataclass(frozen=True)
+class PassRecord:
+    token: uuid.UUID
+    concert_id: int
+    user_id: int
+    status: str
+    # Lower goes first; None for a pre-queue pass not yet drawn.
+    order_key: int | None
+    prequeue: bool
+    poll_after: int
+    # ACTIVE: when the pass ends. WAITING: when it is dropped unless polled again.
+    expires_at: dt.datetime
+
+    def effective_status(self, now: dt.datetime) -> str:
+        """The status as of ``now``: a pass past its expiry is EXPIRED whether or not a sweep ran."""
+        if self.status != EXPIRED and self.expires_at <= now:
+            return EXPIRED
+        return self.status
+
+
+@dataclass(frozen=True)
+class Admission:
+    """What one concert's admission step may do."""
+
+    concert_id: int
+    batch: int
+    cap: int
+    active_until: dt.datetime
+
+
+@dataclass(frozen=True)
+class TickResult:
+    admitted: int
+    idle_expired: int
+    active_expired: int
+    waiting: int
+    active: int
+
+
+class QueueBackend(Protocol):
+    name: str
+
+    def join(
+        self,
+        *,
+        concert_id: int,
+        user_id: int,
+        now: dt.datetime,
+        prequeue: bool,
+        waiting_until: dt.datetime,
+        poll_after: int,
+    ) -> tuple[PassRecord, bool]:
+        """The user's live pass for the concert, or a new WAITING pass at the back (created=True).
+        A pass past its expiry is ended first, so the new one goes to the back."""
+
+    def admit_through(self, *, token: uuid.UUID, admission: Admission, now: dt.datetime) -> PassRecord | None:
+        """Instant entry: if this WAITING pass and everyone waiting ahead of it fit under
+        the cap, admit them all now, in order; else leave it to the ticker's pace.
+        Returns the pass as it is afterwards (None only if it no longer exists)."""
+
+    def get(self, token: uuid.UUID) -> PassRecord | None: ...
+
+    def position(self, record: PassRecord) -> int:
+        """1 + the number of WAITING passes ahead of this one (drawn or not yet drawn)."""
+
+    def touch(self, *, token: uuid.UUID, waiting_until: dt.datetime, poll_after: int) -> None:
+        """A poll: push a WAITING pass's idle deadline out and record the advice given."""
+
+    def leave(self, *, token: uuid.UUID, user_id: int, now: dt.datetime) -> bool:
+        """End the user's own pass (leave the line or give up the active pass)."""
+
+    def tick(self, *, admission: Admission, now: dt.datetime, admit: bool) -> TickResult:
+        """Drop idle and lapsed passes, then (if ``admit``) admit up to
+        min(batch, cap - active) WAITING passes in order. Atomic; safe to run twice at once."""
+
+    def draw_prequeue(self, *, concert_id: int, seed: int) -> int:
+        """Order the undrawn pre-queue passes by a seeded shuffle of their arrival order,
+        ahead of everyone who came later. Idempotent: passes already drawn stay put."""
+
+    def extend(self, *, concert_id: int, user_id: int, until: dt.datetime, now: dt.datetime) -> bool:
+        """Push the user's ACTIVE pass's end out to at least ``until``."""
+
+    def end(self, *, concert_id: int, user_id: int, now: dt.datetime, reason: str) -> bool:
+        """End the user's live pass for the concert (e.g. after paying)."""
+
+    def admit_now(self, *, admission: Admission, count: int, now: dt.datetime) -> int:
+        """Staff: admit up to ``count`` now, still never past the cap."""
+
+    def expire_all(self, *, concert_id: int, now: dt.datetime) -> int: ...
+
+    def counts(self, *, concert_id: int, now: dt.datetime) -> tuple[int, int]:
+        """(waiting, active) right now."""
+
+    def concerts_with_passes(self) -> list[int]: ...
+
+    def purge(self, *, ended_before: dt.datetime) -> int: ...

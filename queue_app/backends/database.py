@@ -1,0 +1,247 @@
+"""The database backend: passes are rows of `QueuePass`.
+
+Order comes from the row id (a database sequence: monotonic, no hot counter
+row). A position is an index-only count of the WAITING passes ahead, O(ahead):
+fine to ~10k waiting; past that use the Redis backend.
+
+Lock order (see also concerts.services): the user's pass row, then the
+concert's `ConcertQueue` row. Admission and instant entry lock the
+`ConcertQueue` row, so two tickers (or a ticker and a joiner) never exceed the
+cap together; a joiner that must wait for that lock has already committed its
+WAITING row, so no transaction holds a pass row while it waits.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+import uuid
+
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+
+from queue_app.backends.base import ACTIVE, EXPIRED, WAITING, Admission, PassRecord, TickResult
+from queue_app.models import ConcertQueue, QueuePass
+
+LIVE = (WAITING, ACTIVE)
+
+
+def _record(p: QueuePass) -> PassRecord:
+    undrawn = p.prequeue and p.order_key is not None and p.order_key > 0
+    return PassRecord(
+        token=p.token,
+        concert_id=p.concert_id,
+        user_id=p.user_id,
+        status=p.status,
+        order_key=None if undrawn else p.order_key,
+        prequeue=p.prequeue,
+        poll_after=p.poll_after,
+        expires_at=p.expires_at,
+    )
+
+
+def _lock_concert(concert_id: int) -> ConcertQueue:
+    queue, _ = ConcertQueue.objects.get_or_create(concert_id=concert_id)
+    return ConcertQueue.objects.select_for_update().get(pk=queue.pk)
+
+
+class DatabaseBackend:
+    name = "database"
+
+    def join(
+        self,
+        *,
+        concert_id: int,
+        user_id: int,
+        now: dt.datetime,
+        prequeue: bool,
+        waiting_until: dt.datetime,
+        poll_after: int,
+    ) -> tuple[PassRecord, bool]:
+        with transaction.atomic():
+            existing = (
+                QueuePass.objects.select_for_update()
+                .filter(concert_id=concert_id, user_id=user_id, status__in=LIVE)
+                .first()
+            )
+            if existing is not None:
+                if existing.expires_at > now:
+                    return _record(existing), False
+                self._end_rows(QueuePass.objects.filter(pk=existing.pk), now, "lapsed")
+            try:
+                with transaction.atomic():
+                    created = QueuePass.objects.create(
+                        concert_id=concert_id,
+                        user_id=user_id,
+                        prequeue=prequeue,
+                        poll_after=poll_after,
+                        expires_at=waiting_until,
+                    )
+                    # The id is the arrival sequence; it becomes the place in line.
+                    QueuePass.objects.filter(pk=created.pk).update(order_key=created.pk)
+                    created.order_key = created.pk
+            except IntegrityError:
+                created = None
+        if created is not None:
+            return _record(created), True
+        # A concurrent request of the same user created the pass first: that one is theirs.
+        winner = QueuePass.objects.filter(concert_id=concert_id, user_id=user_id, status__in=LIVE).first()
+        if winner is None:  # it ended in between; ask again
+            return self.join(
+                concert_id=concert_id,
+                user_id=user_id,
+                now=now,
+                prequeue=prequeue,
+                waiting_until=waiting_until,
+                poll_after=poll_after,
+            )
+        return _record(winner), False
+
+    def admit_through(self, *, token: uuid.UUID, admission: Admission, now: dt.datetime) -> PassRecord | None:
+        mine = (
+            QueuePass.objects.filter(token=token, status=WAITING, prequeue=False)
+            .values_list("order_key", flat=True)
+            .first()
+        )
+        # Cheap bounded check first: under load the line is longer than the cap and
+        # the joiner takes no lock at all.
+        if (
+            mine is not None
+            and admission.cap > 0
+            and self._ahead(admission.concert_id, mine)[: admission.cap].count() < admission.cap
+        ):
+            with transaction.atomic():
+                _lock_concert(admission.concert_id)
+                room = admission.cap - self._active(admission.concert_id, now).count()
+                front = self._admissible(admission.concert_id, now).filter(order_key__lte=mine)
+                if room > 0 and front[: room + 1].count() <= room:
+                    self._admit(admission, room, now, up_to=mine)
+        # As it is now: a joiner just behind may have admitted this pass already.
+        return self.get(token)
+
+    def get(self, token: uuid.UUID) -> PassRecord | None:
+        found = QueuePass.objects.filter(token=token).first()
+        return _record(found) if found is not None else None
+
+    def position(self, record: PassRecord) -> int:
+        order_key = record.order_key
+        if order_key is None:  # undrawn pre-queue pass: its arrival key
+            order_key = QueuePass.objects.filter(token=record.token).values_list("order_key", flat=True).get()
+        return self._ahead(record.concert_id, order_key).count() + 1
+
+    def touch(self, *, token: uuid.UUID, waiting_until: dt.datetime, poll_after: int) -> None:
+        QueuePass.objects.filter(token=token, status=WAITING).update(expires_at=waiting_until, poll_after=poll_after)
+
+    def leave(self, *, token: uuid.UUID, user_id: int, now: dt.datetime) -> bool:
+        rows = QueuePass.objects.filter(token=token, user_id=user_id, status__in=LIVE)
+        return self._end_rows(rows, now, "left") > 0
+
+    def tick(self, *, admission: Admission, now: dt.datetime, admit: bool) -> TickResult:
+        concert_id = admission.concert_id
+        with transaction.atomic():
+            _lock_concert(concert_id)
+            lapsed = QueuePass.objects.filter(concert_id=concert_id, status__in=LIVE, expires_at__lte=now)
+            idle_expired = self._end_rows(lapsed.filter(status=WAITING), now, "idle")
+            active_expired = self._end_rows(lapsed.filter(status=ACTIVE), now, "lapsed")
+            active = self._active(concert_id, now).count()
+            admitted = 0
+            if admit:
+                admitted = self._admit(admission, min(admission.batch, admission.cap - active), now)
+            waiting = QueuePass.objects.filter(concert_id=concert_id, status=WAITING).count()
+        return TickResult(admitted, idle_expired, active_expired, waiting, active + admitted)
+
+    def admit_now(self, *, admission: Admission, count: int, now: dt.datetime) -> int:
+        with transaction.atomic():
+            _lock_concert(admission.concert_id)
+            room = admission.cap - self._active(admission.concert_id, now).count()
+            return self._admit(admission, min(count, room), now)
+
+    def draw_prequeue(self, *, concert_id: int, seed: int) -> int:
+        with transaction.atomic():
+            _lock_concert(concert_id)
+            arrivals = list(
+                QueuePass.objects.filter(concert_id=concert_id, prequeue=True, order_key__gt=0, status=WAITING)
+                .order_by("order_key")
+                .values_list("pk", flat=True)
+            )
+            if not arrivals:
+                return 0
+            drawn = prequeue_order(arrivals, seed)
+            # Below every key in use, so a later draw (opening moved) still goes first.
+            lowest = QueuePass.objects.filter(concert_id=concert_id, order_key__lt=0).order_by("order_key").first()
+            first = lowest.order_key if lowest is not None else 0
+            rows = [QueuePass(pk=pk, order_key=first - len(drawn) + i) for i, pk in enumerate(drawn)]
+            QueuePass.objects.bulk_update(rows, ["order_key"], batch_size=1000)
+            return len(rows)
+
+    def extend(self, *, concert_id: int, user_id: int, until: dt.datetime, now: dt.datetime) -> bool:
+        return (
+            QueuePass.objects.filter(
+                concert_id=concert_id, user_id=user_id, status=ACTIVE, expires_at__gt=now, expires_at__lt=until
+            ).update(expires_at=until)
+            > 0
+        )
+
+    def end(self, *, concert_id: int, user_id: int, now: dt.datetime, reason: str) -> bool:
+        rows = QueuePass.objects.filter(concert_id=concert_id, user_id=user_id, status__in=LIVE)
+        return self._end_rows(rows, now, reason) > 0
+
+    def expire_all(self, *, concert_id: int, now: dt.datetime) -> int:
+        rows = QueuePass.objects.filter(concert_id=concert_id, status__in=LIVE)
+        return self._end_rows(rows, now, "staff")
+
+    def counts(self, *, concert_id: int, now: dt.datetime) -> tuple[int, int]:
+        waiting = QueuePass.objects.filter(concert_id=concert_id, status=WAITING, expires_at__gt=now).count()
+        return waiting, self._active(concert_id, now).count()
+
+    def concerts_with_passes(self) -> list[int]:
+        return list(
+            QueuePass.objects.filter(status__in=LIVE).order_by().values_list("concert_id", flat=True).distinct()
+        )
+
+    def purge(self, *, ended_before: dt.datetime) -> int:
+        deleted, _ = QueuePass.objects.filter(status=EXPIRED, ended_at__lt=ended_before).delete()
+        return deleted
+
+    # --- helpers -------------------------------------------------------------
+    @staticmethod
+    def _ahead(concert_id: int, order_key: int):
+        return QueuePass.objects.filter(concert_id=concert_id, status=WAITING, order_key__lt=order_key)
+
+    @staticmethod
+    def _active(concert_id: int, now: dt.datetime):
+        return QueuePass.objects.filter(concert_id=concert_id, status=ACTIVE, expires_at__gt=now)
+
+    @staticmethod
+    def _end_rows(rows, now: dt.datetime, reason: str) -> int:
+        return rows.update(status=EXPIRED, ended_at=now, end_reason=reason)
+
+    @staticmethod
+    def _admissible(concert_id: int, now: dt.datetime):
+        """WAITING passes that may be admitted, in line order (pre-queue ones once drawn)."""
+        return (
+            QueuePass.objects.filter(concert_id=concert_id, status=WAITING, expires_at__gt=now)
+            .exclude(prequeue=True, order_key__gt=0)
+            .order_by("order_key")
+        )
+
+    @classmethod
+    def _admit(cls, admission: Admission, count: int, now: dt.datetime, up_to: int | None = None) -> int:
+        """Admit the first ``count`` in line. Caller holds the concert's ConcertQueue lock."""
+        if count <= 0:
+            return 0
+        line = cls._admissible(admission.concert_id, now)
+        if up_to is not None:
+            line = line.filter(order_key__lte=up_to)
+        front = list(line.values_list("pk", flat=True)[:count])
+        return QueuePass.objects.filter(Q(pk__in=front), status=WAITING).update(
+            status=ACTIVE, expires_at=admission.active_until, activated_at=now
+        )
+
+
+def prequeue_order(arrivals: list, seed: int) -> list:
+    """The pre-queue's drawn order: a seeded shuffle of the arrival order.
+    Pure, so anyone with the recorded seed and the arrival list can replay it."""
+    drawn = list(arrivals)
+    random.Random(seed).shuffle(drawn)
+    return drawn

@@ -1,0 +1,642 @@
+"""The Redis backend: the line is a sorted set, every change is one Lua script.
+
+Same semantics as `DatabaseBackend` (see there and `base.QueueBackend`), but a
+poll costs O(log n) whatever the length of the line: a position is one ZRANK.
+
+Key layout. Everything of one concert shares the hash tag ``{c<id>}``, so each
+script touches a single cluster slot::
+
+    encore:q:{c42}:wait          zset  token -> order key, every WAITING pass (drawn or not)
+    encore:q:{c42}:pre           zset  token -> arrival seq, undrawn pre-queue passes (subset of wait)
+    encore:q:{c42}:deadline      zset  token -> expires_at (µs), WAITING passes: the idle sweep
+    encore:q:{c42}:active        zset  token -> expires_at (µs), ACTIVE passes
+    encore:q:{c42}:users         hash  user_id -> token of the user's one live pass
+    encore:q:{c42}:pass:<token>  hash  concert_id, user_id, status, arrival, order_key ("" while
+                                       undrawn), prequeue ("1"/"0"), poll_after, expires_at,
+                                       created_at, activated_at, ended_at, end_reason
+    encore:q:{c42}:ended         zset  token -> ended_at (µs), ended passes not yet purged
+    encore:q:{c42}:seq           INCR counter: arrival order (never a clock, so FIFO is strict)
+    encore:q:{c42}:low           lowest order key handed out by pre-queue draws (<= 0)
+
+    encore:qt:<token>            string: concert id, to find a pass from its token alone
+    encore:q:concerts            set: concerts with passes stored (live or not yet purged)
+
+The two global keys cannot live in a concert's slot, so no script touches them:
+they are written by Python after the script, idempotently (``SET NX`` / ``SADD``),
+and read before it. A crash in between strands nothing: a join that returns an
+existing pass writes the token mapping again, and the concert set is only
+pruned by `purge` with a re-check (see `_forget_concert_if_empty`).
+
+Times are epoch microseconds (exact in a double and a zset score), always taken
+from the caller's ``now``; never Redis TIME, so tests can move the clock.
+
+Scripts (all share the `_LUA_PRELUDE` helpers and the concert's 8 keys):
+    join          dedup on the users hash; end a lapsed pass; new pass at the back
+    admit_through admit this pass and everyone admissible ahead of it, if all fit under the cap
+    touch         a poll: push a WAITING pass's idle deadline out
+    leave / end   end the owner's live pass
+    tick          end idle WAITING and lapsed ACTIVE passes, then admit min(batch, cap - active)
+    admit_now     staff: admit up to N, never past the cap
+    draw          put the undrawn pre-queue in the order Python computed, ahead of everyone
+    extend        push an ACTIVE pass's end out
+    expire_all    end every live pass of the concert
+    purge         delete ended passes older than a cutoff
+
+tick, expire_all and purge end or delete at most a chunk of passes per script
+(a mass expiry of 100k would otherwise block Redis for seconds, and with it every
+poll); the caller calls again until done. Each pass still changes atomically, and
+tick admits only in the call that finds the sweep complete. Admission never relies
+on the sweep anyway: it counts only ACTIVE passes running past ``now`` and skips
+WAITING passes past their deadline.
+
+Ended passes keep their hash (status EXPIRED) so a poll can answer 410; the hash
+and the token mapping also get a Redis EXPIRE of QUEUE_RETENTION_SECONDS as a
+safety net, and `purge` deletes them by the ``ended`` index (by the caller's
+clock, which Redis EXPIRE knows nothing of).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import uuid
+from collections.abc import Callable, Iterable
+from typing import Any, TypeVar
+
+import redis
+from django.conf import settings
+from redis.backoff import NoBackoff
+from redis.retry import Retry
+
+from queue_app.backends.base import Admission, PassRecord, TickResult
+from queue_app.backends.database import prequeue_order
+from queue_app.exceptions import QueueUnavailable
+
+PREFIX = "encore:q"
+CONCERTS_KEY = f"{PREFIX}:concerts"
+TOKEN_KEY = "encore:qt:{token}"
+# Per-concert keys, in the order every script receives them as KEYS.
+_KEY_NAMES = ("wait", "pre", "deadline", "active", "users", "seq", "ended", "low")
+
+SOCKET_TIMEOUT_SECONDS = 2.0
+# Most passes one script call ends or deletes: bounds how long Redis is blocked (~50 ms).
+SWEEP_CHUNK = 2000
+DRAW_ATTEMPTS = 5
+
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+_MICROSECOND = dt.timedelta(microseconds=1)
+
+
+_LUA_PRELUDE = """
+local WAIT, PRE, DEADLINE, ACTIVE_Z = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+local USERS, SEQ, ENDED, LOW = KEYS[5], KEYS[6], KEYS[7], KEYS[8]
+-- Pass hashes are named from the token, so they cannot be declared up front; they
+-- share the concert's hash tag (same slot), so derive their prefix from a declared key.
+local PASS = string.sub(WAIT, 1, -5) .. 'pass:'
+
+local function is_live(status)
+  return status == 'WAITING' or status == 'ACTIVE'
+end
+
+-- End a pass: out of every index, marked EXPIRED, kept (with a TTL) for the 410.
+local function end_pass(token, now_s, reason, retention)
+  local key = PASS .. token
+  local user = redis.call('HGET', key, 'user_id')
+  redis.call('HSET', key, 'status', 'EXPIRED', 'ended_at', now_s, 'end_reason', reason)
+  redis.call('EXPIRE', key, retention)
+  redis.call('ZREM', WAIT, token)
+  redis.call('ZREM', PRE, token)
+  redis.call('ZREM', DEADLINE, token)
+  redis.call('ZREM', ACTIVE_Z, token)
+  if user and redis.call('HGET', USERS, user) == token then
+    redis.call('HDEL', USERS, user)
+  end
+  redis.call('ZADD', ENDED, now_s, token)
+end
+
+local function activate(token, now_s, until_s)
+  redis.call('HSET', PASS .. token, 'status', 'ACTIVE', 'expires_at', until_s, 'activated_at', now_s)
+  redis.call('ZREM', WAIT, token)
+  redis.call('ZREM', DEADLINE, token)
+  redis.call('ZADD', ACTIVE_Z, until_s, token)
+end
+
+-- Up to n admissible passes from the front of the line (undrawn pre-queue passes and
+-- idle ones not yet swept are skipped), looking no deeper than rank `last` if given.
+local function front(n, now, last)
+  local picked = {}
+  if n <= 0 then return picked end
+  local check_pre = redis.call('ZCARD', PRE) > 0
+  local start, chunk = 0, math.min(math.max(n, 100), 5000)
+  while #picked < n do
+    local stop = start + chunk - 1
+    if last and stop > last then stop = last end
+    if last and start > last then break end
+    local batch = redis.call('ZRANGE', WAIT, start, stop)
+    if #batch == 0 then break end
+    for _, token in ipairs(batch) do
+      if not (check_pre and redis.call('ZSCORE', PRE, token)) then
+        local deadline = redis.call('ZSCORE', DEADLINE, token)
+        if deadline and tonumber(deadline) > now then
+          picked[#picked + 1] = token
+          if #picked >= n then break end
+        end
+      end
+    end
+    start = stop + 1
+  end
+  return picked
+end
+"""
+
+# ARGV: now, retention, token, user_id, prequeue, waiting_until, poll_after, concert_id
+# -> {created, token, lapsed_token or '', field, value, ...}
+_JOIN = """
+local now_s, retention = ARGV[1], ARGV[2]
+local now = tonumber(now_s)
+local token, user, prequeue, until_s, poll_after, concert = ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7], ARGV[8]
+local lapsed = ''
+local current = redis.call('HGET', USERS, user)
+if current then
+  local key = PASS .. current
+  local status = redis.call('HGET', key, 'status')
+  if is_live(status) then
+    if tonumber(redis.call('HGET', key, 'expires_at')) > now then
+      local reply = {0, current, ''}
+      for _, v in ipairs(redis.call('HGETALL', key)) do reply[#reply + 1] = v end
+      return reply
+    end
+    -- Past its expiry (no sweep yet): it ends now and the new pass goes to the back.
+    end_pass(current, now_s, 'lapsed', retention)
+    lapsed = current
+  else
+    redis.call('HDEL', USERS, user)
+  end
+end
+local seq = redis.call('INCR', SEQ)
+local key = PASS .. token
+local order_key = seq
+if prequeue == '1' then order_key = '' end
+redis.call('HSET', key, 'concert_id', concert, 'user_id', user, 'status', 'WAITING', 'arrival', seq,
+  'order_key', order_key, 'prequeue', prequeue, 'poll_after', poll_after, 'expires_at', until_s,
+  'created_at', now_s)
+-- An undrawn pass waits at its arrival place (it counts in positions) but is not admissible.
+redis.call('ZADD', WAIT, seq, token)
+if prequeue == '1' then redis.call('ZADD', PRE, seq, token) end
+redis.call('ZADD', DEADLINE, until_s, token)
+redis.call('HSET', USERS, user, token)
+local reply = {1, token, lapsed}
+for _, v in ipairs(redis.call('HGETALL', key)) do reply[#reply + 1] = v end
+return reply
+"""
+
+# ARGV: now, token, cap, active_until -> the pass's fields if it is (already or now) ACTIVE, else nil
+_ADMIT_THROUGH = """
+local now_s, token, cap, until_s = ARGV[1], ARGV[2], tonumber(ARGV[3]), ARGV[4]
+local now = tonumber(now_s)
+local key = PASS .. token
+local status = redis.call('HGET', key, 'status')
+if status == 'ACTIVE' and tonumber(redis.call('HGET', key, 'expires_at')) > now then
+  -- Someone who joined just behind it admitted it with themselves: report it as admitted.
+  return redis.call('HGETALL', key)
+end
+if cap <= 0 or status ~= 'WAITING' or redis.call('HGET', key, 'prequeue') ~= '0' then
+  return false
+end
+local rank = redis.call('ZRANK', WAIT, token)
+-- At least `cap` waiting ahead: the line is longer than the room.
+if not rank or rank >= cap then return false end
+local room = cap - redis.call('ZCOUNT', ACTIVE_Z, '(' .. now_s, '+inf')
+if room <= 0 then return false end
+local picked = front(room + 1, now, rank)
+if #picked > room then return false end
+for _, t in ipairs(picked) do activate(t, now_s, until_s) end
+if redis.call('HGET', key, 'status') ~= 'ACTIVE' then return false end
+return redis.call('HGETALL', key)
+"""
+
+# ARGV: token, waiting_until, poll_after
+_TOUCH = """
+local key = PASS .. ARGV[1]
+if redis.call('HGET', key, 'status') ~= 'WAITING' then return 0 end
+redis.call('HSET', key, 'expires_at', ARGV[2], 'poll_after', ARGV[3])
+redis.call('ZADD', DEADLINE, ARGV[2], ARGV[1])
+return 1
+"""
+
+# ARGV: now, retention, token, user_id -> 1 if ended
+_LEAVE = """
+local key = PASS .. ARGV[3]
+if redis.call('HGET', key, 'user_id') ~= ARGV[4] or not is_live(redis.call('HGET', key, 'status')) then
+  return 0
+end
+end_pass(ARGV[3], ARGV[1], 'left', ARGV[2])
+return 1
+"""
+
+# ARGV: now, retention, user_id, reason -> the ended token, or nil
+_END = """
+local token = redis.call('HGET', USERS, ARGV[3])
+if not token then return false end
+if not is_live(redis.call('HGET', PASS .. token, 'status')) then
+  redis.call('HDEL', USERS, ARGV[3])
+  return false
+end
+end_pass(token, ARGV[1], ARGV[4], ARGV[2])
+return token
+"""
+
+# ARGV: now, retention, admit, batch, cap, active_until, limit
+# -> {admitted, idle_expired, active_expired, waiting, active, more, ended token, ...}
+# Ends at most `limit` passes of each kind per call, so a mass expiry never blocks Redis for
+# long; while `more` is set the caller calls again, and admission runs only in the call that
+# finds the sweep complete.
+_TICK = """
+local now_s, retention, limit = ARGV[1], ARGV[2], tonumber(ARGV[7])
+local now = tonumber(now_s)
+local ended = {}
+local idle = redis.call('ZRANGEBYSCORE', DEADLINE, '-inf', now_s, 'LIMIT', 0, limit)
+for _, t in ipairs(idle) do end_pass(t, now_s, 'idle', retention); ended[#ended + 1] = t end
+local lapsed = redis.call('ZRANGEBYSCORE', ACTIVE_Z, '-inf', now_s, 'LIMIT', 0, limit)
+for _, t in ipairs(lapsed) do end_pass(t, now_s, 'lapsed', retention); ended[#ended + 1] = t end
+local more = 0
+if #idle == limit or #lapsed == limit then more = 1 end
+local active = redis.call('ZCOUNT', ACTIVE_Z, '(' .. now_s, '+inf')
+local admitted = 0
+if more == 0 and ARGV[3] == '1' then
+  local picked = front(math.min(tonumber(ARGV[4]), tonumber(ARGV[5]) - active), now, nil)
+  for _, t in ipairs(picked) do activate(t, now_s, ARGV[6]) end
+  admitted = #picked
+end
+local reply = {admitted, #idle, #lapsed, redis.call('ZCARD', WAIT), active + admitted, more}
+for _, t in ipairs(ended) do reply[#reply + 1] = t end
+return reply
+"""
+
+# ARGV: now, count, cap, active_until -> admitted
+_ADMIT_NOW = """
+local now_s = ARGV[1]
+local room = tonumber(ARGV[3]) - redis.call('ZCOUNT', ACTIVE_Z, '(' .. now_s, '+inf')
+local picked = front(math.min(tonumber(ARGV[2]), room), tonumber(now_s), nil)
+for _, t in ipairs(picked) do activate(t, now_s, ARGV[4]) end
+return #picked
+"""
+
+# ARGV: the undrawn tokens in drawn order -> number drawn, or -1 if the pre-queue
+# changed since Python read it (someone arrived: read again and redraw).
+_DRAW = """
+local n = #ARGV
+local present = 0
+for i = 1, n do
+  if redis.call('ZSCORE', PRE, ARGV[i]) then present = present + 1 end
+end
+if present ~= redis.call('ZCARD', PRE) then return -1 end
+-- Below every key handed out so far, so a later draw (opening moved) still goes first.
+local first = tonumber(redis.call('GET', LOW) or '0')
+for i = 1, n do
+  local token = ARGV[i]
+  if redis.call('ZSCORE', PRE, token) then
+    local order_key = first - n + i - 1
+    redis.call('ZADD', WAIT, order_key, token)
+    redis.call('ZREM', PRE, token)
+    redis.call('HSET', PASS .. token, 'order_key', order_key)
+  end
+end
+redis.call('SET', LOW, first - n)
+return present
+"""
+
+# ARGV: now, user_id, until -> 1 if pushed out
+_EXTEND = """
+local token = redis.call('HGET', USERS, ARGV[2])
+if not token then return 0 end
+local key = PASS .. token
+if redis.call('HGET', key, 'status') ~= 'ACTIVE' then return 0 end
+local expires = tonumber(redis.call('HGET', key, 'expires_at'))
+if expires <= tonumber(ARGV[1]) or expires >= tonumber(ARGV[3]) then return 0 end
+redis.call('HSET', key, 'expires_at', ARGV[3])
+redis.call('ZADD', ACTIVE_Z, ARGV[3], token)
+return 1
+"""
+
+# ARGV: now, retention, limit -> the ended tokens (at most `limit`: the caller calls again)
+_EXPIRE_ALL = """
+local limit = tonumber(ARGV[3])
+local ended = redis.call('ZRANGE', WAIT, 0, limit - 1)
+if #ended < limit then
+  for _, t in ipairs(redis.call('ZRANGE', ACTIVE_Z, 0, limit - #ended - 1)) do ended[#ended + 1] = t end
+end
+for _, t in ipairs(ended) do end_pass(t, ARGV[1], 'staff', ARGV[2]) end
+return ended
+"""
+
+# ARGV: ended_before, limit -> {1 if the concert holds nothing any more else 0, purged token, ...}
+_PURGE = """
+local tokens = redis.call('ZRANGEBYSCORE', ENDED, '-inf', '(' .. ARGV[1], 'LIMIT', 0, tonumber(ARGV[2]))
+for _, t in ipairs(tokens) do
+  redis.call('DEL', PASS .. t)
+  redis.call('ZREM', ENDED, t)
+end
+local held = redis.call('ZCARD', WAIT) + redis.call('ZCARD', ACTIVE_Z) + redis.call('ZCARD', ENDED)
+local reply = {0}
+if held == 0 then reply[1] = 1 end
+for _, t in ipairs(tokens) do reply[#reply + 1] = t end
+return reply
+"""
+
+
+def _us(moment: dt.datetime) -> str:
+    """Epoch microseconds, as the string the scripts store (exact, unlike a float of seconds)."""
+    return str((moment - _EPOCH) // _MICROSECOND)
+
+
+def _from_us(value: str) -> dt.datetime:
+    return _EPOCH + dt.timedelta(microseconds=int(value))
+
+
+def _keys(concert_id: int | str) -> list[str]:
+    return [f"{PREFIX}:{{c{concert_id}}}:{name}" for name in _KEY_NAMES]
+
+
+def _pass_key(concert_id: int | str, token: str) -> str:
+    return f"{PREFIX}:{{c{concert_id}}}:pass:{token}"
+
+
+def _pairs(flat: list[str]) -> dict[str, str]:
+    return dict(zip(flat[::2], flat[1::2], strict=True))
+
+
+def _record(token: str, fields: dict[str, str]) -> PassRecord | None:
+    if "status" not in fields:  # gone (purged or expired) while we looked
+        return None
+    order_key = fields.get("order_key", "")
+    return PassRecord(
+        token=uuid.UUID(token),
+        concert_id=int(fields["concert_id"]),
+        user_id=int(fields["user_id"]),
+        status=fields["status"],
+        order_key=int(order_key) if order_key else None,
+        prequeue=fields.get("prequeue") == "1",
+        poll_after=int(fields["poll_after"]),
+        expires_at=_from_us(fields["expires_at"]),
+    )
+
+
+def _retention() -> int:
+    return int(settings.QUEUE_RETENTION_SECONDS)
+
+
+F = TypeVar("F", bound=Callable[..., Any])
+C = TypeVar("C", bound=type)
+
+# Redis down, restarting, failing over: the caller gets a 503 with Retry-After.
+_UNAVAILABLE = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError, redis.exceptions.ReadOnlyError)
+
+
+def _unavailable_as_503(method: F) -> F:
+    @functools.wraps(method)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return method(*args, **kwargs)
+        except _UNAVAILABLE as exc:
+            raise QueueUnavailable() from exc
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _translate_errors(cls: C) -> C:
+    """Wrap every public method in one place, so no Redis error escapes as a 500."""
+    for name, member in list(vars(cls).items()):
+        if not name.startswith("_") and callable(member):
+            setattr(cls, name, _unavailable_as_503(member))
+    return cls
+
+
+@_translate_errors
+class RedisBackend:
+    name = "redis"
+
+    def __init__(self, url: str) -> None:
+        pool = redis.ConnectionPool.from_url(
+            url,
+            decode_responses=True,
+            socket_connect_timeout=SOCKET_TIMEOUT_SECONDS,
+            socket_timeout=SOCKET_TIMEOUT_SECONDS,
+            # One immediate retry on a broken pooled connection (Redis restarted), none on
+            # a timeout: a timed-out script may have run, and fast 503s beat piled-up waits.
+            retry=Retry(NoBackoff(), 1, supported_errors=(redis.exceptions.ConnectionError,)),
+            health_check_interval=30,
+        )
+        self.client = redis.Redis(connection_pool=pool)
+        register = self.client.register_script
+        self._join = register(_LUA_PRELUDE + _JOIN)
+        self._admit_through = register(_LUA_PRELUDE + _ADMIT_THROUGH)
+        self._touch = register(_LUA_PRELUDE + _TOUCH)
+        self._leave = register(_LUA_PRELUDE + _LEAVE)
+        self._end = register(_LUA_PRELUDE + _END)
+        self._tick = register(_LUA_PRELUDE + _TICK)
+        self._admit_now = register(_LUA_PRELUDE + _ADMIT_NOW)
+        self._draw = register(_LUA_PRELUDE + _DRAW)
+        self._extend = register(_LUA_PRELUDE + _EXTEND)
+        self._expire_all = register(_LUA_PRELUDE + _EXPIRE_ALL)
+        self._purge = register(_LUA_PRELUDE + _PURGE)
+
+    # --- QueueBackend ------------------------------------------------------------
+    def join(
+        self,
+        *,
+        concert_id: int,
+        user_id: int,
+        now: dt.datetime,
+        prequeue: bool,
+        waiting_until: dt.datetime,
+        poll_after: int,
+    ) -> tuple[PassRecord, bool]:
+        reply = self._join(
+            keys=_keys(concert_id),
+            args=[
+                _us(now),
+                _retention(),
+                str(uuid.uuid4()),
+                user_id,
+                "1" if prequeue else "0",
+                _us(waiting_until),
+                poll_after,
+                concert_id,
+            ],
+        )
+        created, token, lapsed = bool(reply[0]), reply[1], reply[2]
+        pipe = self.client.pipeline(transaction=False)
+        # NX: idempotent for a pass found again, and it never clears the TTL of an ended one.
+        pipe.set(TOKEN_KEY.format(token=token), concert_id, nx=True)
+        pipe.sadd(CONCERTS_KEY, concert_id)
+        if lapsed:
+            pipe.expire(TOKEN_KEY.format(token=lapsed), _retention())
+        pipe.execute()
+        record = _record(token, _pairs(reply[3:]))
+        assert record is not None  # the script just returned its fields
+        return record, created
+
+    def admit_through(self, *, token: uuid.UUID, admission: Admission, now: dt.datetime) -> PassRecord | None:
+        reply = self._admit_through(
+            keys=_keys(admission.concert_id),
+            args=[_us(now), str(token), admission.cap, _us(admission.active_until)],
+        )
+        return _record(str(token), _pairs(reply)) if reply else None
+
+    def get(self, token: uuid.UUID) -> PassRecord | None:
+        # The one read outside a script: the token alone does not name the concert.
+        concert_id = self.client.get(TOKEN_KEY.format(token=token))
+        if concert_id is None:
+            return None
+        return _record(str(token), self.client.hgetall(_pass_key(concert_id, str(token))))
+
+    def position(self, record: PassRecord) -> int:
+        wait = _keys(record.concert_id)[0]
+        rank = self.client.zrank(wait, str(record.token))
+        if rank is not None:
+            return rank + 1
+        # No longer waiting (admitted or ended since it was read): count those ahead of its key.
+        order_key = record.order_key
+        if order_key is None:
+            arrival = self.client.hget(_pass_key(record.concert_id, str(record.token)), "arrival")
+            if arrival is None:
+                return 1
+            order_key = int(arrival)
+        return self.client.zcount(wait, "-inf", f"({order_key}") + 1
+
+    def touch(self, *, token: uuid.UUID, waiting_until: dt.datetime, poll_after: int) -> None:
+        concert_id = self.client.get(TOKEN_KEY.format(token=token))
+        if concert_id is not None:
+            self._touch(keys=_keys(concert_id), args=[str(token), _us(waiting_until), poll_after])
+
+    def leave(self, *, token: uuid.UUID, user_id: int, now: dt.datetime) -> bool:
+        concert_id = self.client.get(TOKEN_KEY.format(token=token))
+        if concert_id is None:
+            return False
+        ended = bool(self._leave(keys=_keys(concert_id), args=[_us(now), _retention(), str(token), user_id]))
+        if ended:
+            self._expire_mappings([str(token)])
+        return ended
+
+    def tick(self, *, admission: Admission, now: dt.datetime, admit: bool) -> TickResult:
+        idle_expired = active_expired = 0
+        while True:  # one call unless more than SWEEP_CHUNK passes lapsed at once
+            reply = self._tick(
+                keys=_keys(admission.concert_id),
+                args=[
+                    _us(now),
+                    _retention(),
+                    "1" if admit else "0",
+                    admission.batch,
+                    admission.cap,
+                    _us(admission.active_until),
+                    SWEEP_CHUNK,
+                ],
+            )
+            self._expire_mappings(reply[6:])
+            idle_expired += int(reply[1])
+            active_expired += int(reply[2])
+            if not reply[5]:
+                return TickResult(int(reply[0]), idle_expired, active_expired, int(reply[3]), int(reply[4]))
+
+    def draw_prequeue(self, *, concert_id: int, seed: int) -> int:
+        keys = _keys(concert_id)
+        for _ in range(DRAW_ATTEMPTS):
+            # The shuffle is `prequeue_order`'s, in Python, so the recorded seed replays it;
+            # the script applies it only if the pre-queue is still what was read.
+            arrivals = self.client.zrange(keys[1], 0, -1)  # by arrival seq
+            if not arrivals:
+                return 0
+            drawn = self._draw(keys=keys, args=prequeue_order(arrivals, seed))
+            if drawn >= 0:
+                return int(drawn)
+        raise QueueUnavailable("The pre-queue kept changing during the draw; please retry.")
+
+    def extend(self, *, concert_id: int, user_id: int, until: dt.datetime, now: dt.datetime) -> bool:
+        return bool(self._extend(keys=_keys(concert_id), args=[_us(now), user_id, _us(until)]))
+
+    def end(self, *, concert_id: int, user_id: int, now: dt.datetime, reason: str) -> bool:
+        token = self._end(keys=_keys(concert_id), args=[_us(now), _retention(), user_id, reason])
+        if token:
+            self._expire_mappings([token])
+        return bool(token)
+
+    def admit_now(self, *, admission: Admission, count: int, now: dt.datetime) -> int:
+        return int(
+            self._admit_now(
+                keys=_keys(admission.concert_id),
+                args=[_us(now), count, admission.cap, _us(admission.active_until)],
+            )
+        )
+
+    def expire_all(self, *, concert_id: int, now: dt.datetime) -> int:
+        expired = 0
+        while True:  # in chunks, so no single script blocks Redis for long
+            ended = self._expire_all(keys=_keys(concert_id), args=[_us(now), _retention(), SWEEP_CHUNK])
+            self._expire_mappings(ended)
+            expired += len(ended)
+            if len(ended) < SWEEP_CHUNK:
+                return expired
+
+    def counts(self, *, concert_id: int, now: dt.datetime) -> tuple[int, int]:
+        keys = _keys(concert_id)
+        after_now = f"({_us(now)}"
+        pipe = self.client.pipeline(transaction=True)  # one slot: a consistent pair
+        pipe.zcount(keys[2], after_now, "+inf")
+        pipe.zcount(keys[3], after_now, "+inf")
+        waiting, active = pipe.execute()
+        return int(waiting), int(active)
+
+    def concerts_with_passes(self) -> list[int]:
+        concert_ids = sorted(int(c) for c in self.client.smembers(CONCERTS_KEY))
+        pipe = self.client.pipeline(transaction=False)
+        for concert_id in concert_ids:
+            keys = _keys(concert_id)
+            pipe.zcard(keys[0])
+            pipe.zcard(keys[3])
+        sizes = pipe.execute()
+        return [c for i, c in enumerate(concert_ids) if sizes[2 * i] or sizes[2 * i + 1]]
+
+    def purge(self, *, ended_before: dt.datetime) -> int:
+        cutoff = _us(ended_before)
+        purged = 0
+        for concert_id in self.client.smembers(CONCERTS_KEY):
+            while True:  # in chunks, so no single script blocks Redis for long
+                reply = self._purge(keys=_keys(concert_id), args=[cutoff, SWEEP_CHUNK])
+                tokens = reply[1:]
+                pipe = self.client.pipeline(transaction=False)
+                for token in tokens:  # one key per command: the mappings live in other slots
+                    pipe.delete(TOKEN_KEY.format(token=token))
+                pipe.execute()
+                purged += len(tokens)
+                if len(tokens) < SWEEP_CHUNK:
+                    break
+            if reply[0]:
+                self._forget_concert_if_empty(concert_id)
+        return purged
+
+    # --- helpers -------------------------------------------------------------------
+    def _expire_mappings(self, tokens: Iterable[str]) -> None:
+        """The token mappings of ended passes go with their hashes (purge deletes them sooner)."""
+        pipe = self.client.pipeline(transaction=False)
+        retention = _retention()
+        for token in tokens:
+            pipe.expire(TOKEN_KEY.format(token=token), retention)
+        pipe.execute()
+
+    def _forget_concert_if_empty(self, concert_id: str) -> None:
+        """Drop a concert that holds nothing from the concert set, racing joins safely.
+
+        A join runs its script (the pass is stored) before it adds the concert to the
+        set. So after removing, look again: a join whose SADD our SREM may have undone
+        has stored its pass by now, and we put the concert back.
+        """
+        self.client.srem(CONCERTS_KEY, concert_id)
+        keys = _keys(concert_id)
+        pipe = self.client.pipeline(transaction=True)
+        pipe.zcard(keys[0])
+        pipe.zcard(keys[3])
+        pipe.zcard(keys[6])
+        if any(pipe.execute()):
+            self.client.sadd(CONCERTS_KEY, concert_id)

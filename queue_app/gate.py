@@ -1,0 +1,75 @@
+"""The booking gate: the caller's own ACTIVE pass for the concert, from the
+`X-Queue-Token` header (API) or the `queue_token` cookie (pages)."""
+
+from __future__ import annotations
+
+import functools
+import uuid
+from collections.abc import Callable
+
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect
+from drf_spectacular.utils import OpenApiParameter
+from rest_framework.permissions import BasePermission
+
+from concerts.selectors import concert_get
+from queue_app.exceptions import QueueTokenNotActive
+from queue_app.services import pass_is_active
+
+HEADER = "HTTP_X_QUEUE_TOKEN"
+COOKIE = "queue_token"
+
+
+def presented_token(request: HttpRequest) -> uuid.UUID | None:
+    raw = request.META.get(HEADER) or request.COOKIES.get(COOKIE) or ""
+    try:
+        return uuid.UUID(raw.strip())
+    except ValueError:
+        return None
+
+
+def has_active_pass(request: HttpRequest, concert_id: object) -> bool:
+    token = presented_token(request)
+    try:
+        concert = int(str(concert_id))
+    except ValueError:
+        return False
+    return token is not None and pass_is_active(token=token, user_id=request.user.pk, concert_id=concert)
+
+
+def require_active_pass(request: HttpRequest, concert_id: object) -> None:
+    """The gate as a call, for views that learn the concert from the request body
+    (after validating it): 404 for an unknown concert, else 403 without an active pass."""
+    if not has_active_pass(request, concert_id):
+        concert_get(concert_id=concert_id)
+        raise QueueTokenNotActive()
+
+
+class QueueGate(BasePermission):
+    """DRF permission; list it after IsAuthenticated so authentication is checked first.
+
+    The concert comes from the view's ``gate_concert_id(request)`` if it has one,
+    else from the URL's ``pk``.
+    """
+
+    header_parameter = OpenApiParameter(
+        "X-Queue-Token", str, OpenApiParameter.HEADER, required=True, description="Your ACTIVE waiting-room pass."
+    )
+
+    def has_permission(self, request, view) -> bool:
+        getter = getattr(view, "gate_concert_id", None)
+        concert_id = getter(request) if getter else view.kwargs.get("pk")
+        require_active_pass(request, concert_id)
+        return True
+
+
+def queue_gate_page(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """Page decorator: without an active pass, go to the concert's waiting room."""
+
+    @functools.wraps(view)
+    def wrapper(request: HttpRequest, concert_id: int, *args, **kwargs) -> HttpResponse:
+        if not has_active_pass(request, concert_id):
+            return redirect("waiting-room", concert_id=concert_id)
+        return view(request, concert_id, *args, **kwargs)
+
+    return wrapper

@@ -1,0 +1,130 @@
+import pytest
+from django.db import IntegrityError, transaction
+from rest_framework.test import APIClient
+
+from tests.factories import UserFactory
+from tests.wallet.conftest import run_in_threads
+from wallet import selectors, services
+from wallet.exceptions import InsufficientBalance
+from wallet.models import Charge, LedgerEntry, Wallet
+
+pytestmark = pytest.mark.django_db
+
+
+def test_wallet_get_or_create_is_idempotent(user):
+    first = services.wallet_get_or_create(user=user)
+    assert services.wallet_get_or_create(user=user).pk == first.pk
+    assert first.balance == 0
+    assert selectors.wallet_balance(user=UserFactory()) == 0
+
+
+def test_debit_writes_a_negative_row(user):
+    services.wallet_charge(user=user, amount=10_000)
+    entry = services.wallet_debit(user=user, amount=4_000, reference="payment:1")
+    assert (entry.kind, entry.amount, entry.balance_after) == ("PAYMENT", -4_000, 6_000)
+    assert Wallet.objects.get(user=user).balance == 6_000
+
+
+def test_insufficient_balance_carries_the_numbers(user, settings):
+    settings.CHARGE_MIN = 1_000
+    services.wallet_charge(user=user, amount=10_000)
+    with pytest.raises(InsufficientBalance) as err:
+        services.wallet_debit(user=user, amount=10_500, reference="payment:1")
+    assert err.value.http_status == 409 and err.value.code == "INSUFFICIENT_BALANCE"
+    assert err.value.extra == {"balance": 10_000, "required": 10_500, "shortfall": 500}
+    assert "₩10,000" in err.value.detail and "₩1,000" in err.value.detail  # the minimum charge covers it
+    with pytest.raises(InsufficientBalance) as err:
+        services.wallet_debit(user=user, amount=25_000, reference="payment:1")
+    assert "charge at least ₩15,000" in err.value.detail
+
+
+def test_debit_inside_an_outer_transaction(user):
+    """The payments app debits inside its own atomic block; a refusal leaves that block usable."""
+    services.wallet_charge(user=user, amount=1_000)
+    with transaction.atomic():
+        with pytest.raises(InsufficientBalance):
+            services.wallet_debit(user=user, amount=5_000, reference="payment:1")
+        services.wallet_debit(user=user, amount=1_000, reference="payment:2")
+    assert Wallet.objects.get(user=user).balance == 0
+    assert LedgerEntry.objects.filter(kind="PAYMENT").count() == 1
+
+
+def test_rolled_back_outer_transaction_undoes_the_debit(user):
+    services.wallet_charge(user=user, amount=1_000)
+    with pytest.raises(RuntimeError), transaction.atomic():
+        services.wallet_debit(user=user, amount=1_000, reference="payment:1")
+        raise RuntimeError("seat already sold")
+    assert Wallet.objects.get(user=user).balance == 1_000
+    assert LedgerEntry.objects.count() == 1
+
+
+def test_refund_is_once_per_reference(user):
+    services.wallet_charge(user=user, amount=9_000)
+    services.wallet_debit(user=user, amount=9_000, reference="payment:7")
+    first = services.wallet_refund(user=user, amount=9_000, reference="payment:7")
+    again = services.wallet_refund(user=user, amount=9_000, reference="payment:7")
+    assert first.pk == again.pk
+    assert Wallet.objects.get(user=user).balance == 9_000
+
+
+def test_one_debit_per_reference_in_the_database(user):
+    services.wallet_charge(user=user, amount=9_000)
+    services.wallet_debit(user=user, amount=1_000, reference="payment:7")
+    with pytest.raises(IntegrityError), transaction.atomic():
+        services.wallet_debit(user=user, amount=1_000, reference="payment:7")
+
+
+def test_helpers_refuse_nonsense(user):
+    for amount in (0, -1, 1.5, True, "5"):
+        with pytest.raises(ValueError):
+            services.wallet_credit(user=user, amount=amount, kind="CHARGE", reference="x")
+    with pytest.raises(ValueError):
+        services.wallet_credit(user=user, amount=1, kind="PAYMENT", reference="x")
+
+
+def test_balance_can_never_go_negative_in_the_database(user):
+    wallet = services.wallet_get_or_create(user=user)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Wallet.objects.filter(pk=wallet.pk).update(balance=-1)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_100_concurrent_charges_of_one_user(settings):
+    settings.BALANCE_MAX = 10**9
+    user = UserFactory()
+    amounts = [1_000 + i for i in range(100)]
+
+    def post(i):
+        client = APIClient()
+        client.force_authenticate(user)
+        return client.post("/api/v1/wallet/charges", {"amount": amounts[i]}, format="json").status_code
+
+    # 100 threads in 4 waves of 25, started together per wave: PostgreSQL's
+    # default max_connections is 100 and other suites may share the server.
+    statuses = []
+    for wave in range(4):
+        statuses += run_in_threads(25, lambda i, w=wave: post(w * 25 + i))
+    assert statuses == [201] * 100
+    wallet = Wallet.objects.get(user=user)
+    assert wallet.balance == sum(amounts)
+    assert LedgerEntry.objects.filter(wallet=wallet).count() == 100
+    assert Charge.objects.filter(status="SUCCEEDED").count() == 100
+    assert selectors.ledger_problems() == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_debits_never_overdraw():
+    user = UserFactory()
+    services.wallet_charge(user=user, amount=10_000)
+
+    def pay(i):
+        try:
+            services.wallet_debit(user=user, amount=3_000, reference=f"payment:{i}")
+            return "paid"
+        except InsufficientBalance:
+            return "refused"
+
+    results = run_in_threads(10, pay)
+    assert results.count("paid") == 3 and results.count("refused") == 7
+    assert Wallet.objects.get(user=user).balance == 1_000
+    assert selectors.ledger_problems() == []

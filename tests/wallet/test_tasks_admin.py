@@ -1,0 +1,67 @@
+import pytest
+from django.utils.module_loading import import_string
+from django_q.models import Schedule
+
+from tests.factories import UserFactory
+from wallet import services, tasks
+from wallet.models import Charge, IdempotencyRecord, LedgerEntry, Wallet
+
+pytestmark = pytest.mark.django_db
+
+
+def test_schedules_are_valid_and_point_at_real_functions():
+    names = set()
+    for spec in tasks.SCHEDULES:
+        assert callable(import_string(spec["func"]))
+        assert spec["schedule_type"] in dict(Schedule.TYPE)
+        names.add(spec["name"])
+        Schedule(**spec).full_clean()
+    assert names == {"wallet.reconcile_pending_charges", "wallet.check_ledger", "wallet.purge_idempotency_records"}
+
+
+def test_tasks_run(user):
+    services.wallet_charge(user=user, amount=5_000)
+    assert tasks.reconcile_pending_charges()["checked"] == 0
+    assert tasks.purge_idempotency_records() == 0
+    assert tasks.check_ledger_task() == 0
+
+
+@pytest.fixture
+def admin_client(client):
+    client.force_login(UserFactory(is_staff=True, is_superuser=True))
+    return client
+
+
+def test_admin_pages_are_read_only(admin_client, user, gateway):
+    services.wallet_charge(user=user, amount=5_000)
+    gateway.mode = "error"
+    services.wallet_charge(user=user, amount=6_000)  # stays PENDING
+    wallet = Wallet.objects.get(user=user)
+    IdempotencyRecord.objects.create(
+        user=user, scope="charge", key="k", fingerprint="f", claimed_at=wallet.created_at, created_at=wallet.created_at
+    )
+    for url in (
+        "/admin/wallet/wallet/",
+        f"/admin/wallet/wallet/{wallet.pk}/change/",
+        "/admin/wallet/ledgerentry/",
+        "/admin/wallet/charge/",
+        "/admin/wallet/idempotencyrecord/",
+    ):
+        res = admin_client.get(url)
+        assert res.status_code == 200, url
+    assert "charge:" in admin_client.get(f"/admin/wallet/wallet/{wallet.pk}/change/").content.decode()
+    assert "font-weight:700" in admin_client.get("/admin/wallet/charge/").content.decode()
+    assert admin_client.get("/admin/wallet/wallet/add/").status_code == 403
+    assert admin_client.get(f"/admin/wallet/ledgerentry/{LedgerEntry.objects.first().pk}/delete/").status_code == 403
+
+
+def test_admin_action_reconciles(admin_client, user, gateway):
+    gateway.mode = "error"
+    services.wallet_charge(user=user, amount=6_000)
+    gateway.mode = "approve"
+    charge = Charge.objects.get()
+    res = admin_client.post(
+        "/admin/wallet/charge/", {"action": "reconcile_pending", "_selected_action": [charge.pk]}, follow=True
+    )
+    assert res.status_code == 200
+    assert Charge.objects.get().status == "SUCCEEDED"
