@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 PORT ?= 8000
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/encore
 
-.PHONY: install run test lint format migrate seed
+.PHONY: install run serve serve-scaled bench soak test lint format
 
 $(STAMP): requirements.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -27,6 +27,49 @@ run: install
 		worker="$(BIN)/python manage.py qcluster" \
 		ticker="$(BIN)/python manage.py queue_ticker" \
 		web="$(BIN)/python manage.py runserver 127.0.0.1:$(PORT)"
+
+# Production-style: granian (WSGI, measured fastest here: see BENCHMARKS.md) with
+# WEB_WORKERS processes x WEB_THREADS threads, plus the django-q2 cluster and the
+# admission ticker. Debug off: SECRET_KEY must be set. Static files via whitenoise.
+WEB_WORKERS ?= 2
+WEB_THREADS ?= 4
+HOST ?= 127.0.0.1
+GRANIAN = $(BIN)/granian --interface wsgi config.wsgi:application --host $(HOST) \
+	--workers $(WEB_WORKERS) --blocking-threads $(WEB_THREADS) --backlog 2048 --log-level warning
+
+serve: install
+	export DJANGO_DEBUG=$${DJANGO_DEBUG:-0}; \
+	$(BIN)/python manage.py migrate --noinput && \
+	$(BIN)/python manage.py collectstatic --noinput -v0 && \
+	$(BIN)/python manage.py setup_schedules && \
+	exec $(BIN)/python -m config.stack \
+		web="$(GRANIAN) --port $(PORT)" \
+		worker="$(BIN)/python manage.py qcluster" \
+		ticker="$(BIN)/python manage.py queue_ticker"
+
+# Scale-out on one machine: two web servers (PORT, PORT+1), two django-q2 clusters
+# and two admission tickers on one PostgreSQL (and Redis, when REDIS_URL is set).
+serve-scaled: install
+	export DJANGO_DEBUG=$${DJANGO_DEBUG:-0}; \
+	$(BIN)/python manage.py migrate --noinput && \
+	$(BIN)/python manage.py collectstatic --noinput -v0 && \
+	$(BIN)/python manage.py setup_schedules && \
+	exec $(BIN)/python -m config.stack \
+		web1="$(GRANIAN) --port $(PORT)" \
+		web2="$(GRANIAN) --port $$(($(PORT) + 1))" \
+		worker1="$(BIN)/python manage.py qcluster" \
+		worker2="$(BIN)/python manage.py qcluster" \
+		ticker1="$(BIN)/python manage.py queue_ticker" \
+		ticker2="$(BIN)/python manage.py queue_ticker"
+
+# Benchmarks (never part of make test): see BENCHMARKS.md.
+bench: install
+	@command -v wrk >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk; }
+	$(BIN)/python -m config.bench $(BENCH_ARGS)
+
+# A mixed workload against make serve, then the books are checked (SOAK_MINUTES, default 10).
+soak: install
+	$(BIN)/python -m config.soak --minutes $${SOAK_MINUTES:-10}
 
 # The whole suite against PostgreSQL (never SQLite).
 test: install

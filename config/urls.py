@@ -1,4 +1,5 @@
 from django.contrib import admin
+from django.http import JsonResponse
 from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import SimpleRouter
@@ -35,7 +36,14 @@ api_v1 = [
     re_path(r"^payments/(?P<payment_id>[^/]+)/?$", payment_views.PaymentDetailView.as_view(), name="api-payment"),
 ]
 
+
+def healthz(request):
+    """Liveness, and the benchmark's baseline: a bare Django JSON view, no database."""
+    return JsonResponse({"status": "ok"})
+
+
 urlpatterns = [
+    path("healthz", healthz, name="healthz"),
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
