@@ -84,3 +84,13 @@ lint: install
 format: install
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
+
+# Schema fuzzing, longer than the bounded run inside `make test` (RELIABILITY.md):
+# every operation, anonymous / signed in / admitted, FUZZ_MAX_EXAMPLES each, coverage phase on.
+fuzz: install
+	export DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)}; \
+	$(BIN)/python -m config.dbcheck && \
+	FUZZ_MAX_EXAMPLES=$${FUZZ_MAX_EXAMPLES:-200} FUZZ_COVERAGE=1 \
+	$(BIN)/python -m pytest tests/reliability/test_fuzz.py -q -o timeout=1800 $(PYTEST_ARGS)
+
+.PHONY: fuzz

@@ -13,8 +13,9 @@ from http import HTTPStatus
 from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.db import DatabaseError, InterfaceError, OperationalError
-from django.http import Http404, HttpRequest, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from rest_framework import exceptions as drf_exceptions
 from rest_framework.response import Response
 
@@ -150,6 +151,9 @@ def problem_exception_handler(exc: Exception, context: dict[str, Any]) -> Respon
         )
     if isinstance(exc, Http404):
         return problem_response(status=404, code="NOT_FOUND", detail="Not found.")
+    if isinstance(exc, SuspiciousOperation):
+        status, code, detail = _suspicious(exc)
+        return problem_response(status=status, code=code, detail=detail)
     if isinstance(exc, DjangoPermissionDenied):
         return problem_response(status=403, code="PERMISSION_DENIED", detail="You may not do this.")
     if isinstance(exc, drf_exceptions.ValidationError):
@@ -185,6 +189,13 @@ def problem_exception_handler(exc: Exception, context: dict[str, Any]) -> Respon
     return None
 
 
+def _suspicious(exc: SuspiciousOperation) -> tuple[int, str, str]:
+    """A request Django refuses to parse (too large, too many fields...): a client error, never a 500."""
+    if isinstance(exc, RequestDataTooBig):
+        return 413, "REQUEST_TOO_LARGE", "The request body is too large."
+    return 400, "VALIDATION_ERROR", "The request could not be parsed."
+
+
 def _json_problem(status: int, code: str, detail: str, headers: dict[str, str] | None = None) -> JsonResponse:
     response = JsonResponse(
         problem_body(status=status, code=code, detail=detail), status=status, content_type=PROBLEM_CONTENT_TYPE
@@ -200,7 +211,8 @@ def api_not_found(request: HttpRequest, *args: Any, **kwargs: Any) -> JsonRespon
 
 
 class ApiProblemMiddleware:
-    """Last line of defence for /api/: an unhandled error is problem JSON, never HTML."""
+    """Last line of defence: on /api/ an unhandled error is problem JSON, never HTML;
+    on pages, the database being away is a 503 with Retry-After, not a 500."""
 
     def __init__(self, get_response: Any) -> None:
         self.get_response = get_response
@@ -208,9 +220,22 @@ class ApiProblemMiddleware:
     def __call__(self, request: HttpRequest) -> Any:
         return self.get_response(request)
 
-    def process_exception(self, request: HttpRequest, exception: Exception) -> JsonResponse | None:
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
         if not request.path.startswith("/api/"):
+            unavailable = isinstance(exception, ApplicationError) and exception.http_status == 503
+            if unavailable or isinstance(exception, OperationalError | InterfaceError):
+                logger.warning("service unavailable on %s: %s", request.path, exception)
+                response = HttpResponse(
+                    "Encore is briefly unavailable. Please try again in a moment.",
+                    status=503,
+                    content_type="text/plain; charset=utf-8",
+                )
+                response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+                return response
             return None
+        if isinstance(exception, SuspiciousOperation):
+            status, code, detail = _suspicious(exception)
+            return _json_problem(status, code, detail)
         if isinstance(exception, DatabaseError):
             logger.warning("database error on %s: %s", request.path, exception)
             return _json_problem(

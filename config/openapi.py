@@ -46,15 +46,20 @@ STATUS_OF = {
 }
 
 
-def problems(*codes: str) -> dict[int, OpenApiResponse]:
-    """OpenAPI responses for the given error codes, grouped by status."""
+PROBLEM_MEDIA_TYPE = "application/problem+json"
+
+
+def problems(*codes: str) -> dict[tuple[int, str], OpenApiResponse]:
+    """OpenAPI responses for the given error codes, grouped by status, served as
+    ``application/problem+json``. Malformed input (400) and the service being busy
+    (503) can happen anywhere, so they are always listed."""
     by_status: dict[int, list[str]] = {}
     for code in (*codes, "VALIDATION_ERROR", "SERVICE_UNAVAILABLE"):
         by_status.setdefault(STATUS_OF[code], [])
         if code not in by_status[STATUS_OF[code]]:
             by_status[STATUS_OF[code]].append(code)
     return {
-        status: OpenApiResponse(ProblemSerializer, description="Problem: " + ", ".join(names))
+        (status, PROBLEM_MEDIA_TYPE): OpenApiResponse(ProblemSerializer, description="Problem: " + ", ".join(names))
         for status, names in sorted(by_status.items())
     }
 

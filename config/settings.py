@@ -72,12 +72,17 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: its one log line per request (and X-Request-ID) covers every response.
+    "config.middleware.RequestLogMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # Before anything parses a body: DRF's JSON parser does not check the size itself.
+    "config.middleware.BodySizeLimitMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "config.ratelimit.PageRateLimitMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "config.errors.ApiProblemMiddleware",
@@ -121,6 +126,13 @@ elif _db["ENGINE"] == "django.db.backends.postgresql":
     _db["CONN_HEALTH_CHECKS"] = True
     _db.setdefault("OPTIONS", {})
     _db["OPTIONS"]["options"] = f"-c lock_timeout={LOCK_TIMEOUT_MS}"
+    # An unreachable server fails fast (a 503) instead of hanging a worker on connect;
+    # keepalives notice a peer that vanished without closing the connection.
+    _db["OPTIONS"].setdefault("connect_timeout", env_int("DB_CONNECT_TIMEOUT", 5))
+    _db["OPTIONS"].setdefault("keepalives", 1)
+    _db["OPTIONS"].setdefault("keepalives_idle", 30)
+    _db["OPTIONS"].setdefault("keepalives_interval", 10)
+    _db["OPTIONS"].setdefault("keepalives_count", 3)
 DATABASES = {"default": _db}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -131,6 +143,8 @@ if REDIS_URL:
         "default": {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": REDIS_URL,
+            # Bounded waits: with Redis away, rate limits fail open fast (config.ratelimit).
+            "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
         }
     }
 else:
@@ -192,16 +206,28 @@ else:
     EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
 
 # --- Security (production) --------------------------------------------------
+# Behind TLS (SECURE_SSL_REDIRECT=1): cookies only over HTTPS, HSTS for a year,
+# plain HTTP redirected; `manage.py check --deploy` is then clean (tests/config).
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", False)
 SESSION_COOKIE_SECURE = SECURE_SSL_REDIRECT
 CSRF_COOKIE_SECURE = SECURE_SSL_REDIRECT
-SECURE_HSTS_SECONDS = 31536000 if SECURE_SSL_REDIRECT else 0
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_SAMESITE = "Lax"
+SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31536000) if SECURE_SSL_REDIRECT else 0
 SECURE_HSTS_INCLUDE_SUBDOMAINS = SECURE_SSL_REDIRECT
 SECURE_HSTS_PRELOAD = SECURE_SSL_REDIRECT
+# The TLS-terminating proxy must set X-Forwarded-Proto (and strip any the client sent).
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if SECURE_SSL_REDIRECT else None
 SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
+# Bodies above this are refused with 413 before parsing (config.middleware.BodySizeLimitMiddleware).
 DATA_UPLOAD_MAX_MEMORY_SIZE = 256 * 1024
+# Proxies in front of the app whose X-Forwarded-For may be trusted for client addresses
+# (rate limits per address). 0: use the socket's address, so a client cannot pick its own.
+NUM_PROXIES = env_int("NUM_PROXIES", 0)
 
 # --- Encore domain settings (the contract's table) --------------------------
 PORT = env_int("PORT", 8000)
@@ -242,6 +268,7 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "config.errors.problem_exception_handler",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+    "NUM_PROXIES": NUM_PROXIES,
 }
 if DEBUG:
     REST_FRAMEWORK["DEFAULT_RENDERER_CLASSES"].append("rest_framework.renderers.BrowsableAPIRenderer")
@@ -276,11 +303,32 @@ else:
     Q_CLUSTER["orm"] = "default"
 
 # --- Logging ----------------------------------------------------------------
+# One JSON object per line (config.logs), secrets redacted, the request id on every
+# line logged while a request runs; RequestLogMiddleware writes one line per request.
+# LOG_FORMAT=plain gives human-readable lines (redacted too) for a terminal.
+LOG_FORMAT = env_str("LOG_FORMAT", "json").strip().lower()
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"request_id": {"()": "config.logs.RequestIdFilter"}},
+    "formatters": {
+        "json": {"()": "config.logs.JsonFormatter"},
+        "plain": {
+            "()": "config.logs.PlainFormatter",
+            "format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s",
+        },
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "plain" if LOG_FORMAT == "plain" else "json",
+            "filters": ["request_id"],
+        }
+    },
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        # Our request line replaces runserver's own access line.
+        "django.server": {"level": "WARNING"},
+    },
 }

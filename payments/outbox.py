@@ -4,7 +4,9 @@
 and marks it SENT in the same transaction, so two workers never send one email
 twice. A crash after the SMTP server accepted the mail but before the commit
 would resend it once more: delivery is at least once, and the row lock makes a
-duplicate need exactly that crash.
+duplicate need exactly that crash. Such a resend carries the same ``Message-ID``
+(derived from the row, see `message_id`), so mail systems and clients that
+de-duplicate by it show the fan one email (tests/reliability/test_kills.py).
 """
 
 from __future__ import annotations
@@ -40,6 +42,12 @@ def outbox_add(*, key: str, to: str, subject: str, template: str, context: dict)
     return email
 
 
+def message_id(email: OutboxEmail) -> str:
+    """The same for every attempt at one outbox row, and unique across rows."""
+    domain = settings.DEFAULT_FROM_EMAIL.rsplit("@", 1)[-1].strip(" >") or "encore.example"
+    return f"<outbox.{email.pk}.{int(email.created_at.timestamp())}@{domain}>"
+
+
 def _enqueue(email_id: int) -> None:
     from django_q.tasks import async_task
 
@@ -62,7 +70,13 @@ def outbox_send(*, email_id: int, now: dt.datetime | None = None) -> bool:
             return False
         email.attempts += 1
         try:
-            message = EmailMultiAlternatives(email.subject, email.text, settings.DEFAULT_FROM_EMAIL, [email.to])
+            message = EmailMultiAlternatives(
+                email.subject,
+                email.text,
+                settings.DEFAULT_FROM_EMAIL,
+                [email.to],
+                headers={"Message-ID": message_id(email)},
+            )
             if email.html:
                 message.attach_alternative(email.html, "text/html")
             message.send()

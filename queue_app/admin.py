@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
@@ -74,6 +75,8 @@ class ConcertQueueAdmin(admin.ModelAdmin):
         ]
 
     def _queue(self, request: HttpRequest, concert_id: int) -> ConcertQueue:
+        if not self.has_view_permission(request):  # admin_view only checked is_staff
+            raise PermissionDenied
         queue, _ = ConcertQueue.objects.get_or_create(concert=get_object_or_404(Concert, pk=concert_id))
         return queue
 

@@ -9,6 +9,7 @@ from collections.abc import Callable
 
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter
 from rest_framework.permissions import BasePermission
 
@@ -53,7 +54,12 @@ class QueueGate(BasePermission):
     """
 
     header_parameter = OpenApiParameter(
-        "X-Queue-Token", str, OpenApiParameter.HEADER, required=True, description="Your ACTIVE waiting-room pass."
+        "X-Queue-Token",
+        OpenApiTypes.UUID,
+        OpenApiParameter.HEADER,
+        required=False,
+        description="Your ACTIVE waiting-room pass (pages send it as the queue_token cookie instead); "
+        "without one: 403 QUEUE_TOKEN_NOT_ACTIVE.",
     )
 
     def has_permission(self, request, view) -> bool:

@@ -14,6 +14,9 @@ def pytest_configure(config: pytest.Config) -> None:
         raise pytest.UsageError(f"The suite runs on PostgreSQL only (DATABASE_URL gives {engine}).")
     # Hashing cost is not under test; a fast hasher keeps user-heavy tests quick.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    # Every test client builds the middleware; without autorefresh whitenoise would scan
+    # all of STATIC_ROOT (when a collectstatic left one) each time.
+    settings.WHITENOISE_AUTOREFRESH = True
 
 
 @pytest.fixture(autouse=True)

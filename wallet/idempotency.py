@@ -43,6 +43,7 @@ import datetime as dt
 import hashlib
 import json
 import logging
+import re
 import time
 import uuid
 from collections.abc import Callable
@@ -63,6 +64,8 @@ logger = logging.getLogger(__name__)
 
 HEADER = "Idempotency-Key"
 MAX_KEY_LENGTH = 255
+# Printable ASCII, as the OpenAPI schema says (header values are ASCII on the wire anyway).
+KEY_PATTERN = r"^[\x20-\x7e]{1,255}$"
 IDEMPOTENCY_TTL = dt.timedelta(hours=24)
 REPLAY_HEADER = "Idempotent-Replayed"
 
@@ -88,7 +91,7 @@ def check_key(raw: str | None) -> str | None:
     """The header's value if present and valid; 400 VALIDATION_ERROR if malformed."""
     if raw is None:
         return None
-    if not 1 <= len(raw) <= MAX_KEY_LENGTH or not raw.isprintable():
+    if not re.fullmatch(KEY_PATTERN, raw):
         raise ValidationFailed(
             {HEADER: [f"Send at most {MAX_KEY_LENGTH} printable characters, e.g. a UUID."]},
             detail=f"The {HEADER} header must be 1 to {MAX_KEY_LENGTH} printable characters.",

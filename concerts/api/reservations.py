@@ -39,7 +39,10 @@ class ReservationViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
             raise ReservationNotFound()
         return reservation
 
-    @extend_schema(summary="My reservations, newest first")
+    @extend_schema(
+        summary="My reservations, newest first",
+        responses={200: ReservationSerializer(many=True), **problems("NOT_AUTHENTICATED", "NOT_FOUND")},
+    )
     def list(self, request: Request, *args, **kwargs) -> Response:
         return super().list(request, *args, **kwargs)
 

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import permissions, viewsets
 from rest_framework.decorators import action
@@ -29,7 +30,7 @@ class ConcertViewSet(viewsets.ReadOnlyModelViewSet):
     def get_object(self) -> Concert:
         return selectors.concert_get(concert_id=self.kwargs["pk"])
 
-    @extend_schema(responses={200: ConcertSerializer(many=True)})
+    @extend_schema(responses={200: ConcertSerializer(many=True), **problems("NOT_FOUND")})
     def list(self, request: Request, *args, **kwargs) -> Response:
         return super().list(request, *args, **kwargs)
 
@@ -68,7 +69,7 @@ class ConcertViewSet(viewsets.ReadOnlyModelViewSet):
         parameters=[
             CONCERT_ID,
             QueueGate.header_parameter,
-            OpenApiParameter("date", str, OpenApiParameter.PATH, description="YYYY-MM-DD"),
+            OpenApiParameter("date", OpenApiTypes.DATE, OpenApiParameter.PATH, description="YYYY-MM-DD"),
         ],
         responses={
             200: SeatMapSerializer,

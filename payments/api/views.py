@@ -66,7 +66,7 @@ class PaymentCreateView(APIView):
 
 class PaymentDetailView(APIView):
     @extend_schema(
-        parameters=[OpenApiParameter("id", int, OpenApiParameter.PATH)],
+        parameters=[OpenApiParameter("payment_id", int, OpenApiParameter.PATH, description="Payment id")],
         responses={200: PaymentSerializer, **problems("NOT_AUTHENTICATED", "NOT_FOUND")},
     )
     def get(self, request: Request, payment_id: str) -> Response:

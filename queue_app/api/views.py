@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import uuid
 
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import permissions, status
 from rest_framework.request import Request
@@ -16,7 +17,7 @@ from queue_app.api.serializers import PassStatusSerializer
 from queue_app.gate import HEADER
 
 TOKEN_HEADER = OpenApiParameter(
-    "X-Queue-Token", str, OpenApiParameter.HEADER, required=True, description="The waiting-room pass (UUID)."
+    "X-Queue-Token", OpenApiTypes.UUID, OpenApiParameter.HEADER, required=True, description="The waiting-room pass."
 )
 
 
@@ -74,7 +75,7 @@ class PassDeleteView(APIView):
 
     @extend_schema(
         operation_id="queue_token_delete",
-        parameters=[OpenApiParameter("token", str, OpenApiParameter.PATH, description="The pass UUID.")],
+        parameters=[OpenApiParameter("token", OpenApiTypes.UUID, OpenApiParameter.PATH, description="The pass.")],
         responses={204: OpenApiResponse(description="Left."), **problems("NOT_AUTHENTICATED", "QUEUE_TOKEN_NOT_FOUND")},
     )
     def delete(self, request: Request, token: str) -> Response:

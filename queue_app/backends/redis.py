@@ -1,4 +1,4 @@
-"""The Redis backend: the line is a sorted set, every change is one Lua script.
+"""The Redis backend: the line is a sorted set, every change is a Lua script.
 
 Same semantics as `DatabaseBackend` (see there and `base.QueueBackend`), but a
 poll costs O(log n) whatever the length of the line: a position is one ZRANK.
@@ -24,8 +24,10 @@ script touches a single cluster slot::
 The two global keys cannot live in a concert's slot, so no script touches them:
 they are written by Python after the script, idempotently (``SET NX`` / ``SADD``),
 and read before it. A crash in between strands nothing: a join that returns an
-existing pass writes the token mapping again, and the concert set is only
-pruned by `purge` with a re-check (see `_forget_concert_if_empty`).
+existing pass writes the token mapping again (a pass whose mapping is missing
+answers 404 until then), and the concert set is only pruned by `purge`, with a
+re-check (see `_forget_concert_if_empty`); the next join re-adds a concert a
+crashed first join left out.
 
 Times are epoch microseconds (exact in a double and a zset score), always taken
 from the caller's ``now``; never Redis TIME, so tests can move the clock.
@@ -422,8 +424,10 @@ class RedisBackend:
             decode_responses=True,
             socket_connect_timeout=SOCKET_TIMEOUT_SECONDS,
             socket_timeout=SOCKET_TIMEOUT_SECONDS,
-            # One immediate retry on a broken pooled connection (Redis restarted), none on
-            # a timeout: a timed-out script may have run, and fast 503s beat piled-up waits.
+            # One immediate retry on a broken connection (e.g. a pooled one after a Redis
+            # restart), none on a timeout: fast 503s beat piled-up waits. A retried script may
+            # have run already; every one is safe to run twice (at worst a tick or admit_now
+            # admits a second batch - in order and never past the cap).
             retry=Retry(NoBackoff(), 1, supported_errors=(redis.exceptions.ConnectionError,)),
             health_check_interval=30,
         )

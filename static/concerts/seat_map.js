@@ -12,7 +12,8 @@
       var state = seat.mine ? "mine" : seat.status.toLowerCase();
       button.classList.remove("available", "held", "sold", "mine");
       button.classList.add(state);
-      button.disabled = seat.status !== "AVAILABLE";
+      // Your own hold stays clickable: it leads back to its checkout.
+      button.disabled = seat.status !== "AVAILABLE" && !(seat.mine && seat.status === "HELD");
       var label = button.getAttribute("aria-label").replace(/, [a-z]+$/, ", " + (seat.mine ? "yours" : state));
       button.setAttribute("aria-label", label);
     });

@@ -37,7 +37,7 @@
 
   function headline(status) {
     if (status.status === "ACTIVE") return "It's your turn! Taking you to the seats…";
-    if (status.position === null || status.position === undefined) return "You are in the opening draw. Places are drawn at random when booking opens.";
+    if (status.position === null || status.position === undefined) return "You are in the opening draw.";
     if (status.position === 1) return "You are next in line.";
     return "You are number " + status.position.toLocaleString() + " in line.";
   }
@@ -119,6 +119,7 @@
       $("wr-position").textContent = body.position ? body.position.toLocaleString() : "—";
       $("wr-ahead").textContent = body.ahead !== null && body.ahead !== undefined ? body.ahead.toLocaleString() : "—";
       $("wr-eta-label").textContent = body.position ? "Estimated wait" : "Booking opens in";
+      $("wr-draw-note").hidden = Boolean(body.position);
       etaTarget = body.eta_seconds === null ? null : Date.now() + body.eta_seconds * 1000;
       renderEta();
       var bar = $("wr-progress");

@@ -1,7 +1,10 @@
+import os
+
 import pytest
 import redis as redis_lib
 
-TEST_REDIS_URL = "redis://127.0.0.1:6379/15"
+# A Redis database of the suite's own (flushed around each test); override to run two suites at once.
+TEST_REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 
 
 @pytest.fixture(params=["database", "redis"])

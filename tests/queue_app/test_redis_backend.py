@@ -18,16 +18,17 @@ from queue_app.backends.database import prequeue_order
 from queue_app.backends.redis import RedisBackend
 from queue_app.exceptions import QueueUnavailable
 from tests.config.test_errors import assert_problem
-from tests.queue_app.conftest import TEST_REDIS_URL
+from tests.queue_app import conftest
 
 CONCERT = 7
 
 
 @pytest.fixture
 def backend():
-    client = redis_lib.Redis.from_url(TEST_REDIS_URL, decode_responses=True)
+    url = conftest.TEST_REDIS_URL
+    client = redis_lib.Redis.from_url(url, decode_responses=True)
     client.flushdb()
-    yield RedisBackend(TEST_REDIS_URL)
+    yield RedisBackend(url)
     client.flushdb()
 
 

@@ -10,17 +10,17 @@ from config.openapi import problems
 from config.ratelimit import THROTTLES
 from wallet import selectors, services
 from wallet.api.serializers import ChargeRequestSerializer, ChargeSerializer, LedgerEntrySerializer, WalletSerializer
-from wallet.idempotency import HEADER, MAX_KEY_LENGTH, idempotent
+from wallet.idempotency import HEADER, KEY_PATTERN, MAX_KEY_LENGTH, idempotent
 
 IDEMPOTENCY_KEY = OpenApiParameter(
     HEADER,
-    str,
+    {"type": "string", "minLength": 1, "maxLength": MAX_KEY_LENGTH, "pattern": KEY_PATTERN},
     OpenApiParameter.HEADER,
     required=False,
     description=(
-        f"Optional, at most {MAX_KEY_LENGTH} characters, kept 24 hours per user. A repeat of a request that "
-        "succeeded, with the same key and body, returns the first response (header Idempotent-Replayed: true) and "
-        "moves no money; the same key with another body is 422 IDEMPOTENCY_KEY_REUSED."
+        f"Optional, 1 to {MAX_KEY_LENGTH} printable ASCII characters, kept 24 hours per user. A repeat of a "
+        "request that succeeded, with the same key and body, returns the first response (header "
+        "Idempotent-Replayed: true) and moves no money; the same key with another body is 422 IDEMPOTENCY_KEY_REUSED."
     ),
 )
 
@@ -61,6 +61,7 @@ class ChargeCreateView(APIView):
                 "NOT_AUTHENTICATED",
                 "BALANCE_LIMIT_EXCEEDED",
                 "IDEMPOTENCY_KEY_REUSED",
+                "RATE_LIMITED",
                 "GATEWAY_DECLINED",
             ),
         },
@@ -96,7 +97,7 @@ class TransactionListView(generics.ListAPIView):
 
     @extend_schema(
         summary="My ledger, newest first",
-        responses={200: LedgerEntrySerializer(many=True), **problems("NOT_AUTHENTICATED")},
+        responses={200: LedgerEntrySerializer(many=True), **problems("NOT_AUTHENTICATED", "NOT_FOUND")},
     )
     def get(self, request: Request, *args, **kwargs) -> Response:
         return super().get(request, *args, **kwargs)

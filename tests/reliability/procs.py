@@ -1,0 +1,340 @@
+"""Real processes for the fault tests: the app's own commands and a small WSGI
+server in subprocesses, a TCP proxy that can cut PostgreSQL away, a throwaway
+Redis, a row lock held from another connection, and plain HTTP calls.
+
+Every process started here is tracked by `Processes` and killed (by its own pid,
+or its own process group for the ones started in a new session) when the test
+ends, whatever happened.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import psycopg
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_until(predicate: Callable[[], object], *, timeout: float, interval: float = 0.05, what: str = "") -> object:
+    """Poll ``predicate`` until it returns something truthy; fail after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout} s waiting for {what or predicate}")
+        time.sleep(interval)
+
+
+def database_url(settings_dict: dict, *, host: str | None = None, port: int | None = None) -> str:
+    """A DATABASE_URL for the test database (``settings_dict`` of the test connection)."""
+    user = settings_dict.get("USER") or "postgres"
+    password = settings_dict.get("PASSWORD") or ""
+    auth = f"{user}:{password}@" if password else f"{user}@"
+    host = host or settings_dict.get("HOST") or "127.0.0.1"
+    port = port or int(settings_dict.get("PORT") or 5432)
+    return f"postgres://{auth}{host}:{port}/{settings_dict['NAME']}"
+
+
+def base_env(settings_dict: dict, **extra: str) -> dict[str, str]:
+    """The environment of a subprocess: the test database, debug off, the fault settings."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_", "REDIS_URL", "QUEUE_BACKEND"))}
+    env.update(
+        DATABASE_URL=database_url(settings_dict),
+        DJANGO_SETTINGS_MODULE="tests.reliability.fault_settings",
+        DJANGO_DEBUG="0",
+        ALLOWED_HOSTS="127.0.0.1,localhost",
+        RATE_LIMITS="off",
+        LOG_LEVEL="WARNING",
+        PYTHONUNBUFFERED="1",
+    )
+    env.update(extra)
+    return env
+
+
+@dataclass
+class Proc:
+    name: str
+    popen: subprocess.Popen
+    log: Path
+
+    @property
+    def pid(self) -> int:
+        return self.popen.pid
+
+    def alive(self) -> bool:
+        return self.popen.poll() is None
+
+    def kill9(self) -> None:
+        """SIGKILL the process and everything it started (it leads its own process group)."""
+        if self.alive():
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.popen.pid, signal.SIGKILL)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self.popen.wait(timeout=10)
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace") if self.log.exists() else ""
+
+
+class Processes:
+    """Starts subprocesses in their own sessions and kills whatever is left at the end."""
+
+    def __init__(self, workdir: Path) -> None:
+        self.workdir = workdir
+        self.started: list[Proc] = []
+
+    def start(self, name: str, args: list[str], env: dict[str, str]) -> Proc:
+        log = self.workdir / f"{name}-{len(self.started)}.log"
+        handle = log.open("wb")
+        popen = subprocess.Popen(
+            [sys.executable, *args],
+            cwd=REPO,
+            env=env,
+            stdout=handle,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # its own group: kill9 takes its children too (qcluster)
+        )
+        handle.close()
+        proc = Proc(name, popen, log)
+        self.started.append(proc)
+        return proc
+
+    def kill_all(self) -> None:
+        for proc in self.started:
+            proc.kill9()
+
+
+# --- HTTP -----------------------------------------------------------------------
+
+
+@dataclass
+class Reply:
+    status: int
+    headers: dict[str, str]
+    body: object
+    seconds: float
+
+    def header(self, name: str) -> str | None:
+        return self.headers.get(name.lower())
+
+
+def http(method: str, url: str, *, json_body: object = None, headers: dict | None = None, timeout: float = 15) -> Reply:
+    data = None if json_body is None else json.dumps(json_body).encode()
+    request = urllib.request.Request(url, data=data, method=method, headers=dict(headers or {}))
+    if data is not None:
+        request.add_header("Content-Type", "application/json")
+    started = time.monotonic()
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            status, raw, hdrs = response.status, response.read(), response.headers
+    except urllib.error.HTTPError as exc:
+        status, raw, hdrs = exc.code, exc.read(), exc.headers
+    elapsed = time.monotonic() - started
+    text = raw.decode(errors="replace")
+    try:
+        body: object = json.loads(text)
+    except ValueError:
+        body = text
+    return Reply(status, {k.lower(): v for k, v in hdrs.items()}, body, elapsed)
+
+
+def assert_unavailable(reply: Reply) -> None:
+    """A clean 503: problem JSON with SERVICE_UNAVAILABLE and Retry-After."""
+    assert reply.status == 503, (reply.status, reply.body)
+    assert reply.header("content-type") == "application/problem+json", reply.headers
+    assert isinstance(reply.body, dict) and reply.body["code"] == "SERVICE_UNAVAILABLE", reply.body
+    assert reply.header("retry-after") and int(reply.header("retry-after")) >= 1, reply.headers
+
+
+def start_web(processes: Processes, env: dict[str, str]) -> tuple[Proc, str]:
+    """The app in a single-threaded WSGI server subprocess (one thread: its database
+    connection persists across requests, as in a gunicorn sync worker)."""
+    port = free_port()
+    proc = processes.start("web", ["-m", "tests.reliability.wsgi_server", str(port)], env)
+    base = f"http://127.0.0.1:{port}"
+
+    def ready() -> bool:
+        if not proc.alive():
+            raise AssertionError(f"web server died:\n{proc.output()}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                return True
+        except OSError:
+            return False
+
+    wait_until(ready, timeout=30, what="the web server")
+    return proc, base
+
+
+# --- A TCP proxy that can cut a connection away ------------------------------------------
+
+
+class TcpProxy:
+    """127.0.0.1:<port> -> target. ``cut()`` drops every open connection and refuses new
+    ones (the server is gone); ``restore()`` listens again on the same port."""
+
+    def __init__(self, target_port: int, target_host: str = "127.0.0.1") -> None:
+        self.target = (target_host, target_port)
+        self.port = free_port()
+        self._pairs: list[tuple[socket.socket, socket.socket]] = []
+        self._lock = threading.Lock()
+        self._listener: socket.socket | None = None
+        self._stopped = threading.Event()
+
+    def start(self) -> TcpProxy:
+        listener = socket.socket()
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind(("127.0.0.1", self.port))
+        listener.listen(64)
+        self._listener = listener
+        threading.Thread(target=self._accept, args=(listener,), daemon=True).start()
+        return self
+
+    def _accept(self, listener: socket.socket) -> None:
+        while True:
+            try:
+                client, _ = listener.accept()
+            except OSError:
+                return  # closed by cut()
+            try:
+                upstream = socket.create_connection(self.target, timeout=5)
+            except OSError:
+                client.close()
+                continue
+            upstream.settimeout(None)
+            with self._lock:
+                self._pairs.append((client, upstream))
+            threading.Thread(target=self._pump, args=(client, upstream), daemon=True).start()
+            threading.Thread(target=self._pump, args=(upstream, client), daemon=True).start()
+
+    @staticmethod
+    def _pump(src: socket.socket, dst: socket.socket) -> None:
+        try:
+            while chunk := src.recv(65536):
+                dst.sendall(chunk)
+        except OSError:
+            pass
+        finally:
+            for sock in (src, dst):
+                with contextlib.suppress(OSError):
+                    sock.shutdown(socket.SHUT_RDWR)
+
+    def cut(self) -> None:
+        if self._listener is not None:
+            # shutdown() wakes the thread blocked in accept(); close() alone would not.
+            with contextlib.suppress(OSError):
+                self._listener.shutdown(socket.SHUT_RDWR)
+            self._listener.close()
+            self._listener = None
+        with self._lock:
+            pairs, self._pairs = self._pairs, []
+        for pair in pairs:
+            for sock in pair:
+                with contextlib.suppress(OSError):
+                    sock.shutdown(socket.SHUT_RDWR)
+                sock.close()
+
+    def restore(self) -> None:
+        self.start()
+
+    def stop(self) -> None:
+        self.cut()
+
+
+# --- A throwaway Redis ---------------------------------------------------------------------
+
+
+class RedisServer:
+    """`redis-server` on a free port, no persistence (as the test of a restart needs)."""
+
+    def __init__(self, processes: Processes) -> None:
+        self.processes = processes
+        self.port = free_port()
+        self.proc: Proc | None = None
+        self.binary = shutil.which("redis-server") or "/usr/bin/redis-server"
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> RedisServer:
+        log = self.processes.workdir / f"redis-{len(self.processes.started)}.log"
+        handle = log.open("wb")
+        popen = subprocess.Popen(
+            [self.binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+            stdout=handle,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        handle.close()
+        self.proc = Proc("redis", popen, log)
+        self.processes.started.append(self.proc)
+        wait_until(self._ping, timeout=10, what="redis-server")
+        return self
+
+    def _ping(self) -> bool:
+        try:
+            with socket.create_connection(("127.0.0.1", self.port), timeout=0.2) as sock:
+                sock.sendall(b"PING\r\n")
+                return sock.recv(16).startswith(b"+PONG")
+        except OSError:
+            return False
+
+    def stop(self) -> None:
+        assert self.proc is not None
+        self.proc.kill9()
+
+
+# --- Locks held from another connection ------------------------------------------------------
+
+
+def connect(settings_dict: dict) -> psycopg.Connection:
+    return psycopg.connect(
+        host=settings_dict.get("HOST") or "127.0.0.1",
+        port=int(settings_dict.get("PORT") or 5432),
+        user=settings_dict.get("USER") or "postgres",
+        password=settings_dict.get("PASSWORD") or None,
+        dbname=settings_dict["NAME"],
+        autocommit=False,
+    )
+
+
+def lock_waiters(settings_dict: dict, query_like: str = "%") -> int:
+    """Sessions of the test database waiting for a lock (heavyweight or advisory)."""
+    with psycopg.connect(
+        host=settings_dict.get("HOST") or "127.0.0.1",
+        port=int(settings_dict.get("PORT") or 5432),
+        user=settings_dict.get("USER") or "postgres",
+        password=settings_dict.get("PASSWORD") or None,
+        dbname=settings_dict["NAME"],
+        autocommit=True,
+    ) as conn:
+        row = conn.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = %s AND wait_event_type = 'Lock' "
+            "AND query LIKE %s AND pid <> pg_backend_pid()",
+            [settings_dict["NAME"], query_like],
+        ).fetchone()
+        return int(row[0])
