@@ -416,3 +416,30 @@ def test_pass_creation_is_rate_limited(queue_backend, settings):
     assert int(res["Retry-After"]) >= 1 and body["retry_after"] >= 1
     settings.RATE_LIMITS = False
     assert join(user, concert).status_code == 200
+
+
+def test_poll_costs_two_queries_on_the_database_backend(settings, django_assert_max_num_queries):
+    """The hottest path: the pass by token, then the index-only count of those ahead
+    (plus, now and then, the write that keeps an idle waiter alive)."""
+    settings.QUEUE_BACKEND = "database"
+    concert = ConcertFactory()
+    _, tokens = fill_line(concert, 5)
+    client = APIClient()
+    status_of(tokens[3])  # warms the settings cache and records the advice
+    with django_assert_max_num_queries(2):
+        assert client.get("/api/v1/queue/status", HTTP_X_QUEUE_TOKEN=tokens[3]).json()["position"] == 4
+
+
+def test_gated_reads_are_constant_in_queries(settings, django_assert_max_num_queries):
+    settings.QUEUE_BACKEND = "database"
+    concert = ConcertFactory()
+    performance = make_performance(concert)
+    user = UserFactory()
+    client = client_for(user)
+    token = join(user, concert).json()["token"]
+    # Auth token lookup is skipped by force_authenticate; the gate's pass lookup, the
+    # concert, then one query for the dates and one for the seat map.
+    with django_assert_max_num_queries(3):
+        client.get(f"/api/v1/concerts/{concert.pk}/dates", HTTP_X_QUEUE_TOKEN=token)
+    with django_assert_max_num_queries(4):
+        client.get(f"/api/v1/concerts/{concert.pk}/dates/{performance.date}/seats", HTTP_X_QUEUE_TOKEN=token)
