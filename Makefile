@@ -37,12 +37,14 @@ HOST ?= 127.0.0.1
 GRANIAN = $(BIN)/granian --interface wsgi config.wsgi:application --host $(HOST) \
 	--workers $(WEB_WORKERS) --blocking-threads $(WEB_THREADS) --backlog 2048 --log-level warning
 
-serve: install
-	export DJANGO_DEBUG=$${DJANGO_DEBUG:-0}; \
+# What every production start does first (debug off unless DJANGO_DEBUG says otherwise).
+PREPARE = export DJANGO_DEBUG=$${DJANGO_DEBUG:-0}; \
 	$(BIN)/python manage.py migrate --noinput && \
 	$(BIN)/python manage.py collectstatic --noinput -v0 && \
-	$(BIN)/python manage.py setup_schedules && \
-	exec $(BIN)/python -m config.stack \
+	$(BIN)/python manage.py setup_schedules
+
+serve: install
+	$(PREPARE) && exec $(BIN)/python -m config.stack \
 		web="$(GRANIAN) --port $(PORT)" \
 		worker="$(BIN)/python manage.py qcluster" \
 		ticker="$(BIN)/python manage.py queue_ticker"
@@ -50,11 +52,7 @@ serve: install
 # Scale-out on one machine: two web servers (PORT, PORT+1), two django-q2 clusters
 # and two admission tickers on one PostgreSQL (and Redis, when REDIS_URL is set).
 serve-scaled: install
-	export DJANGO_DEBUG=$${DJANGO_DEBUG:-0}; \
-	$(BIN)/python manage.py migrate --noinput && \
-	$(BIN)/python manage.py collectstatic --noinput -v0 && \
-	$(BIN)/python manage.py setup_schedules && \
-	exec $(BIN)/python -m config.stack \
+	$(PREPARE) && exec $(BIN)/python -m config.stack \
 		web1="$(GRANIAN) --port $(PORT)" \
 		web2="$(GRANIAN) --port $$(($(PORT) + 1))" \
 		worker1="$(BIN)/python manage.py qcluster" \

@@ -35,8 +35,9 @@ class InvalidCredentials(ApplicationError):
 
 
 class RegisterSerializer(serializers.Serializer):
+    # ASCII, as the OpenAPI pattern reads it (a JSON Schema `\w` is ASCII-only).
     username = serializers.RegexField(
-        r"^[\w.@+-]+\Z",
+        r"^[A-Za-z0-9_.@+-]+\Z",
         max_length=150,
         error_messages={"invalid": "Use letters, digits and @/./+/-/_ only."},
     )
