@@ -42,12 +42,15 @@ def concert_list() -> QuerySet[Concert]:
     return Concert.objects.annotate(price_from=Min("performances__seats__price")).order_by("id")
 
 
-def concert_get(*, concert_id: object) -> Concert:
+def concert_get(*, concert_id: object, priced: bool = True) -> Concert:
+    """One concert; ``priced`` adds the catalogue's ``price_from`` (an aggregate over
+    every seat), which the gated booking paths do not need."""
     try:
         pk = int(str(concert_id))
     except (TypeError, ValueError):
         raise ConcertNotFound() from None
-    concert = concert_list().filter(pk=pk).first()
+    concerts = concert_list() if priced else Concert.objects.all()
+    concert = concerts.filter(pk=pk).first()
     if concert is None:
         raise ConcertNotFound()
     return concert

@@ -63,7 +63,7 @@ def seat_hold(
     live reservation; the holder's ACTIVE pass is extended to cover the hold.
     """
     now = now or timezone.now()
-    concert = selectors.concert_get(concert_id=concert_id)
+    concert = selectors.concert_get(concert_id=concert_id, priced=False)
     performance = selectors.bookable_performance(concert=concert, date=date, now=now)
     seat_id = Seat.objects.filter(performance=performance, number=seat_number).values_list("pk", flat=True).first()
     if seat_id is None:

@@ -42,7 +42,7 @@ def require_active_pass(request: HttpRequest, concert_id: object) -> None:
     """The gate as a call, for views that learn the concert from the request body
     (after validating it): 404 for an unknown concert, else 403 without an active pass."""
     if not has_active_pass(request, concert_id):
-        concert_get(concert_id=concert_id)
+        concert_get(concert_id=concert_id, priced=False)
         raise QueueTokenNotActive()
 
 

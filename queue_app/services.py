@@ -74,7 +74,7 @@ def pass_join(*, user_id: int, concert_id: object, now: dt.datetime | None = Non
     room, the new pass is ACTIVE at once: the line forms only under load.
     """
     now = now or timezone.now()
-    concert = concert_get(concert_id=concert_id)
+    concert = concert_get(concert_id=concert_id, priced=False)
     config = queue_config(concert_id=concert.pk)
     backend = get_backend()
     record, created = backend.join(

@@ -28,7 +28,7 @@ class ConcertViewSet(viewsets.ReadOnlyModelViewSet):
         return selectors.concert_list()
 
     def get_object(self) -> Concert:
-        return selectors.concert_get(concert_id=self.kwargs["pk"])
+        return selectors.concert_get(concert_id=self.kwargs["pk"], priced=self.action == "retrieve")
 
     @extend_schema(responses={200: ConcertSerializer(many=True), **problems("NOT_FOUND")})
     def list(self, request: Request, *args, **kwargs) -> Response:
