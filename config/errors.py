@@ -196,18 +196,27 @@ def _suspicious(exc: SuspiciousOperation) -> tuple[int, str, str]:
     return 400, "VALIDATION_ERROR", "The request could not be parsed."
 
 
-def _json_problem(status: int, code: str, detail: str, headers: dict[str, str] | None = None) -> JsonResponse:
+def json_problem(
+    status: int, code: str, detail: str, headers: dict[str, str] | None = None, **extra: Any
+) -> JsonResponse:
     response = JsonResponse(
-        problem_body(status=status, code=code, detail=detail), status=status, content_type=PROBLEM_CONTENT_TYPE
+        problem_body(status=status, code=code, detail=detail, **extra),
+        status=status,
+        content_type=PROBLEM_CONTENT_TYPE,
     )
     for key, value in (headers or {}).items():
         response[key] = value
     return response
 
 
+def application_error_response(exc: ApplicationError) -> JsonResponse:
+    """The problem JSON of an error, for the few API views that answer without DRF."""
+    return json_problem(exc.http_status, exc.code, exc.detail, exc.headers(), **exc.extra)
+
+
 def api_not_found(request: HttpRequest, *args: Any, **kwargs: Any) -> JsonResponse:
     """Unknown URLs under /api/ answer problem JSON, not an HTML page."""
-    return _json_problem(404, "NOT_FOUND", f"No endpoint at {request.path}.")
+    return json_problem(404, "NOT_FOUND", f"No endpoint at {request.path}.")
 
 
 class ApiProblemMiddleware:
@@ -221,28 +230,33 @@ class ApiProblemMiddleware:
         return self.get_response(request)
 
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
-        if not request.path.startswith("/api/"):
-            unavailable = isinstance(exception, ApplicationError) and exception.http_status == 503
-            if unavailable or isinstance(exception, OperationalError | InterfaceError):
-                logger.warning("service unavailable on %s: %s", request.path, exception)
-                response = HttpResponse(
-                    "Encore is briefly unavailable. Please try again in a moment.",
-                    status=503,
-                    content_type="text/plain; charset=utf-8",
-                )
-                response["Retry-After"] = str(RETRY_AFTER_SECONDS)
-                return response
-            return None
-        if isinstance(exception, SuspiciousOperation):
-            status, code, detail = _suspicious(exception)
-            return _json_problem(status, code, detail)
-        if isinstance(exception, DatabaseError):
-            logger.warning("database error on %s: %s", request.path, exception)
-            return _json_problem(
-                503,
-                "SERVICE_UNAVAILABLE",
-                ServiceUnavailable.default_detail,
-                {"Retry-After": str(RETRY_AFTER_SECONDS)},
+        return response_for_unhandled(request, exception)
+
+
+def response_for_unhandled(request: HttpRequest, exception: Exception) -> HttpResponse | None:
+    """What `ApiProblemMiddleware` answers for an exception no view handled (None: Django's default)."""
+    if not request.path.startswith("/api/"):
+        unavailable = isinstance(exception, ApplicationError) and exception.http_status == 503
+        if unavailable or isinstance(exception, OperationalError | InterfaceError):
+            logger.warning("service unavailable on %s: %s", request.path, exception)
+            response = HttpResponse(
+                "Encore is briefly unavailable. Please try again in a moment.",
+                status=503,
+                content_type="text/plain; charset=utf-8",
             )
-        logger.exception("unhandled error on %s", request.path)
-        return _json_problem(500, "INTERNAL_ERROR", "Something went wrong on our side; it has been logged.")
+            response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+            return response
+        return None
+    if isinstance(exception, SuspiciousOperation):
+        status, code, detail = _suspicious(exception)
+        return json_problem(status, code, detail)
+    if isinstance(exception, DatabaseError):
+        logger.warning("database error on %s: %s", request.path, exception)
+        return json_problem(
+            503,
+            "SERVICE_UNAVAILABLE",
+            ServiceUnavailable.default_detail,
+            {"Retry-After": str(RETRY_AFTER_SECONDS)},
+        )
+    logger.exception("unhandled error on %s", request.path)
+    return json_problem(500, "INTERNAL_ERROR", "Something went wrong on our side; it has been logged.")

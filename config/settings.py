@@ -77,6 +77,8 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     # Before anything parses a body: DRF's JSON parser does not check the size itself.
     "config.middleware.BodySizeLimitMiddleware",
+    # The waiting-room poll is answered here, ahead of everything it does not need.
+    "queue_app.middleware.QueuePollMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",

@@ -84,6 +84,8 @@ class QueuePass(models.Model):
         ]
         indexes = [
             models.Index(fields=["concert", "status", "order_key"], name="queuepass_line"),
+            # The poll's count of those ahead: an index-only scan over waiting passes alone.
+            models.Index(fields=["concert", "order_key"], condition=Q(status="WAITING"), name="queuepass_waiting_line"),
             models.Index(fields=["status", "expires_at"], name="queuepass_status_expiry"),
             models.Index(fields=["ended_at"], name="queuepass_ended_at"),
         ]

@@ -94,7 +94,7 @@ def pass_status(*, token: uuid.UUID, now: dt.datetime | None = None) -> PassView
     """A poll. Keeps a WAITING pass alive; an expired pass is refused even before any sweep."""
     now = now or timezone.now()
     backend = get_backend()
-    record = backend.get(token)
+    record, position = backend.poll(token, now=now)
     if record is None:
         raise QueueTokenNotFound()
     if record.effective_status(now) == EXPIRED:
@@ -103,11 +103,15 @@ def pass_status(*, token: uuid.UUID, now: dt.datetime | None = None) -> PassView
     if record.status == WAITING and record.order_key is None and config.needs_draw(now):
         prequeue_draw(concert_id=record.concert_id, now=now)
         config = queue_config(concert_id=record.concert_id, fresh=True)
-        record = backend.get(token) or record
-    return _view(record, now, config, touch=True)
+        drawn, position = backend.poll(token, now=now)
+        record = drawn or record
+    return _view(record, now, config, touch=True, position=position)
 
 
-def _view(record: PassRecord, now: dt.datetime, config: QueueConfig, touch: bool = False) -> PassView:
+def _view(
+    record: PassRecord, now: dt.datetime, config: QueueConfig, touch: bool = False, position: int | None = None
+) -> PassView:
+    """The status object; ``position`` is the one the backend read with the pass, if it did."""
     if record.effective_status(now) != WAITING:
         return PassView(
             token=record.token,
@@ -128,7 +132,8 @@ def _view(record: PassRecord, now: dt.datetime, config: QueueConfig, touch: bool
         eta = max(0, to_open)
         poll_after = max(1, min(math.ceil(config.waiting_estimate / max(1, budget)), max(1, to_open)))
     else:
-        position = get_backend().position(record)
+        if position is None:
+            position = get_backend().position(record)
         eta = math.ceil(position / config.rate)
         poll_after = poll_advice(position=position, waiting=config.waiting_estimate, budget_rps=budget)
     waiting_until = now + dt.timedelta(seconds=idle_span(poll_after))

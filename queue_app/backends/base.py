@@ -81,6 +81,12 @@ class QueueBackend(Protocol):
 
     def get(self, token: uuid.UUID) -> PassRecord | None: ...
 
+    def poll(self, token: uuid.UUID, *, now: dt.datetime) -> tuple[PassRecord | None, int | None]:
+        """What a poll reads, in one round trip: the pass (None if unknown) and, while it
+        WAITs in a drawn place, its position (else None). A backend may also push a live
+        WAITING pass's idle deadline out here, as `touch` would with its last advice;
+        the record returned then shows the new deadline."""
+
     def position(self, record: PassRecord) -> int:
         """1 + the number of WAITING passes ahead of this one (drawn or not yet drawn)."""
 

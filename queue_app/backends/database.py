@@ -17,13 +17,27 @@ import datetime as dt
 import random
 import uuid
 
-from django.db import IntegrityError, transaction
+from django.conf import settings
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
+from django.utils import timezone
 
 from queue_app.backends.base import ACTIVE, EXPIRED, WAITING, Admission, PassRecord, TickResult
 from queue_app.models import ConcertQueue, QueuePass
 
 LIVE = (WAITING, ACTIVE)
+
+# The poll, in one statement on both SQLite and PostgreSQL. The count is only taken
+# for a waiting pass; it runs on the partial index of the waiting line.
+_POLL_SQL = """
+SELECT p.concert_id, p.user_id, p.status, p.order_key, p.prequeue, p.poll_after, p.expires_at,
+       CASE WHEN p.status = 'WAITING' THEN (
+           SELECT COUNT(*) FROM queue_app_queuepass q
+           WHERE q.concert_id = p.concert_id AND q.status = 'WAITING' AND q.order_key < p.order_key
+       ) END
+FROM queue_app_queuepass p
+WHERE p.token = %s
+"""
 
 
 def _record(p: QueuePass) -> PassRecord:
@@ -122,6 +136,34 @@ class DatabaseBackend:
     def get(self, token: uuid.UUID) -> PassRecord | None:
         found = QueuePass.objects.filter(token=token).first()
         return _record(found) if found is not None else None
+
+    def poll(self, token: uuid.UUID, *, now: dt.datetime) -> tuple[PassRecord | None, int | None]:
+        """One statement: the pass and, while it waits, the count of those ahead
+        (an index-only scan of the waiting line's partial index). Writes nothing: the
+        caller touches the pass when its deadline or advice must move."""
+        token_db = QueuePass._meta.get_field("token").get_db_prep_value(token, connection)
+        with connection.cursor() as cursor:
+            cursor.execute(_POLL_SQL, [token_db])
+            row = cursor.fetchone()
+        if row is None:
+            return None, None
+        concert_id, user_id, status, order_key, prequeue, poll_after, expires_at, ahead = row
+        if settings.USE_TZ and timezone.is_naive(expires_at):  # SQLite hands back naive UTC
+            expires_at = expires_at.replace(tzinfo=dt.UTC)
+        undrawn = bool(prequeue) and order_key is not None and order_key > 0
+        record = PassRecord(
+            token=token,
+            concert_id=concert_id,
+            user_id=user_id,
+            status=status,
+            order_key=None if undrawn else order_key,
+            prequeue=bool(prequeue),
+            poll_after=poll_after,
+            expires_at=expires_at,
+        )
+        if status != WAITING or record.order_key is None:
+            return record, None
+        return record, ahead + 1
 
     def position(self, record: PassRecord) -> int:
         order_key = record.order_key

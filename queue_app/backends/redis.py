@@ -18,7 +18,8 @@ script touches a single cluster slot::
     encore:q:{c42}:seq           INCR counter: arrival order (never a clock, so FIFO is strict)
     encore:q:{c42}:low           lowest order key handed out by pre-queue draws (<= 0)
 
-    encore:qt:<token>            string: concert id, to find a pass from its token alone
+    encore:qt:<token>            string: concert id, to find a pass from its token alone (never
+                                 changes while it exists, so each process keeps a bounded copy)
     encore:q:concerts            set: concerts with passes stored (live or not yet purged)
 
 The two global keys cannot live in a concert's slot, so no script touches them:
@@ -32,7 +33,9 @@ crashed first join left out.
 Times are epoch microseconds (exact in a double and a zset score), always taken
 from the caller's ``now``; never Redis TIME, so tests can move the clock.
 
-Scripts (all share the `_LUA_PRELUDE` helpers and the concert's 8 keys):
+Scripts (all but `poll` share the `_LUA_PRELUDE` helpers and the concert's 8 keys):
+    poll          the pass and its rank, and the idle deadline pushed out, in one round trip
+                  (the token's concert comes from the process's copy of its mapping)
     join          dedup on the users hash; end a lapsed pass; new pass at the back
     admit_through admit this pass and everyone admissible ahead of it, if all fit under the cap
     touch         a poll: push a WAITING pass's idle deadline out
@@ -61,6 +64,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import threading
 import uuid
 from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
@@ -70,7 +74,7 @@ from django.conf import settings
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
-from queue_app.backends.base import Admission, PassRecord, TickResult
+from queue_app.backends.base import WAITING, Admission, PassRecord, TickResult
 from queue_app.backends.database import prequeue_order
 from queue_app.exceptions import QueueUnavailable
 
@@ -81,6 +85,8 @@ TOKEN_KEY = "encore:qt:{token}"
 _KEY_NAMES = ("wait", "pre", "deadline", "active", "users", "seq", "ended", "low")
 
 SOCKET_TIMEOUT_SECONDS = 2.0
+# Token -> concert mappings each process keeps (a mapping never changes while it exists).
+TOKEN_CACHE_SIZE = 100_000
 # Most passes one script call ends or deletes: bounds how long Redis is blocked (~50 ms).
 SWEEP_CHUNK = 2000
 DRAW_ATTEMPTS = 5
@@ -215,6 +221,35 @@ if #picked > room then return false end
 for _, t in ipairs(picked) do activate(t, now_s, until_s) end
 if redis.call('HGET', key, 'status') ~= 'ACTIVE' then return false end
 return redis.call('HGETALL', key)
+"""
+
+# The pass fields a PassRecord needs, in the order the poll script returns them.
+_RECORD_FIELDS = ("concert_id", "user_id", "status", "order_key", "prequeue", "poll_after", "expires_at")
+
+# KEYS: the concert's wait and deadline zsets, the pass hash. ARGV: token, now, idle floor (µs),
+# then _RECORD_FIELDS -> {rank or -1, value, ...}, or nil if the pass is gone.
+# One round trip, whatever the line's length. A live WAITING pass is also kept alive here, as
+# `touch` would with the advice it was last given (the deadline goes out to now + idle span when
+# that moves it by a third of the span or more; the span mirrors `selectors.idle_span`), so most
+# polls need no second call: Python touches again only when the new advice differs.
+_POLL = """
+local values = redis.call('HMGET', KEYS[3], unpack(ARGV, 4))
+if not values[3] then return false end
+local rank = redis.call('ZRANK', KEYS[1], ARGV[1])
+if values[3] == 'WAITING' then
+  local now, expires = tonumber(ARGV[2]), tonumber(values[7])
+  if expires > now then
+    local span = math.max(tonumber(ARGV[3]), 3000000 * tonumber(values[6]))
+    if now + span - expires >= span / 3 then
+      values[7] = string.format('%.0f', now + span)
+      redis.call('HSET', KEYS[3], 'expires_at', values[7])
+      redis.call('ZADD', KEYS[2], values[7], ARGV[1])
+    end
+  end
+end
+local reply = {rank or -1}
+for i = 1, #values do reply[i + 1] = values[i] or '' end
+return reply
 """
 
 # ARGV: token, waiting_until, poll_after
@@ -414,6 +449,29 @@ def _translate_errors(cls: C) -> C:
     return cls
 
 
+class _TokenConcerts:
+    """A bounded, thread-safe copy of the token -> concert mapping.
+
+    Safe to keep because the mapping of a token never changes; a pass purged since it
+    was copied is simply not found by the script that reads it. Misses are not kept
+    (a join writes its mapping just after its script). Oldest entries go first.
+    """
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._map: dict[str, str] = {}
+        self._lock = threading.Lock()
+
+    def get(self, token: str) -> str | None:
+        return self._map.get(token)
+
+    def put(self, token: str, concert_id: str) -> None:
+        with self._lock:
+            if len(self._map) >= self.size:
+                del self._map[next(iter(self._map))]
+            self._map[token] = concert_id
+
+
 @_translate_errors
 class RedisBackend:
     name = "redis"
@@ -432,7 +490,9 @@ class RedisBackend:
             health_check_interval=30,
         )
         self.client = redis.Redis(connection_pool=pool)
+        self._concerts = _TokenConcerts(TOKEN_CACHE_SIZE)
         register = self.client.register_script
+        self._poll = register(_POLL)
         self._join = register(_LUA_PRELUDE + _JOIN)
         self._admit_through = register(_LUA_PRELUDE + _ADMIT_THROUGH)
         self._touch = register(_LUA_PRELUDE + _TOUCH)
@@ -489,11 +549,29 @@ class RedisBackend:
         return _record(str(token), _pairs(reply)) if reply else None
 
     def get(self, token: uuid.UUID) -> PassRecord | None:
-        # The one read outside a script: the token alone does not name the concert.
-        concert_id = self.client.get(TOKEN_KEY.format(token=token))
+        concert_id = self._concert_of(token)
         if concert_id is None:
             return None
         return _record(str(token), self.client.hgetall(_pass_key(concert_id, str(token))))
+
+    def poll(self, token: uuid.UUID, *, now: dt.datetime) -> tuple[PassRecord | None, int | None]:
+        concert_id = self._concert_of(token)
+        if concert_id is None:
+            return None, None
+        key = str(token)
+        keys = _keys(concert_id)
+        idle_floor_us = int(settings.QUEUE_WAIT_IDLE_SECONDS) * 1_000_000
+        reply = self._poll(
+            keys=[keys[0], keys[2], _pass_key(concert_id, key)],
+            args=[key, _us(now), idle_floor_us, *_RECORD_FIELDS],
+        )
+        if not reply:
+            return None, None
+        record = _record(key, dict(zip(_RECORD_FIELDS, reply[1:], strict=True)))
+        rank = int(reply[0])
+        if record is None or record.status != WAITING or record.order_key is None or rank < 0:
+            return record, None
+        return record, rank + 1
 
     def position(self, record: PassRecord) -> int:
         wait = _keys(record.concert_id)[0]
@@ -510,12 +588,12 @@ class RedisBackend:
         return self.client.zcount(wait, "-inf", f"({order_key}") + 1
 
     def touch(self, *, token: uuid.UUID, waiting_until: dt.datetime, poll_after: int) -> None:
-        concert_id = self.client.get(TOKEN_KEY.format(token=token))
+        concert_id = self._concert_of(token)
         if concert_id is not None:
             self._touch(keys=_keys(concert_id), args=[str(token), _us(waiting_until), poll_after])
 
     def leave(self, *, token: uuid.UUID, user_id: int, now: dt.datetime) -> bool:
-        concert_id = self.client.get(TOKEN_KEY.format(token=token))
+        concert_id = self._concert_of(token)
         if concert_id is None:
             return False
         ended = bool(self._leave(keys=_keys(concert_id), args=[_us(now), _retention(), str(token), user_id]))
@@ -621,6 +699,17 @@ class RedisBackend:
         return purged
 
     # --- helpers -------------------------------------------------------------------
+    def _concert_of(self, token: uuid.UUID) -> str | None:
+        """The token's concert: the process's copy, else the global mapping (then copied).
+        The one read outside a script: the token alone does not name the concert's slot."""
+        key = str(token)
+        concert_id = self._concerts.get(key)
+        if concert_id is None:
+            concert_id = self.client.get(TOKEN_KEY.format(token=key))
+            if concert_id is not None:
+                self._concerts.put(key, concert_id)
+        return concert_id
+
     def _expire_mappings(self, tokens: Iterable[str]) -> None:
         """The token mappings of ended passes go with their hashes (purge deletes them sooner)."""
         pipe = self.client.pipeline(transaction=False)

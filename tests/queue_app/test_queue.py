@@ -8,6 +8,7 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+import redis as redis_lib
 import time_machine
 from django.db import connection
 from django.utils import timezone
@@ -20,6 +21,7 @@ from queue_app.models import ConcertQueue
 from queue_app.selectors import queue_config_cache_clear
 from tests.config.test_errors import assert_problem
 from tests.factories import ConcertFactory, UserFactory, make_performance
+from tests.queue_app.conftest import TEST_REDIS_URL
 
 pytestmark = pytest.mark.django_db
 
@@ -418,16 +420,70 @@ def test_pass_creation_is_rate_limited(queue_backend, settings):
     assert join(user, concert).status_code == 200
 
 
-def test_poll_costs_two_queries_on_the_database_backend(settings, django_assert_max_num_queries):
-    """The hottest path: the pass by token, then the index-only count of those ahead
-    (plus, now and then, the write that keeps an idle waiter alive)."""
+def test_poll_is_one_statement_on_the_database_backend(settings, django_assert_num_queries):
+    """The hottest path: the pass and the index-only count of those ahead, in one
+    statement (a write only when the idle deadline or the advice must move)."""
     settings.QUEUE_BACKEND = "database"
     concert = ConcertFactory()
     _, tokens = fill_line(concert, 5)
     client = APIClient()
     status_of(tokens[3])  # warms the settings cache and records the advice
-    with django_assert_max_num_queries(2):
+    with django_assert_num_queries(1):
         assert client.get("/api/v1/queue/status", HTTP_X_QUEUE_TOKEN=tokens[3]).json()["position"] == 4
+
+
+def test_poll_is_one_redis_round_trip_and_no_sql(settings, django_assert_num_queries, monkeypatch):
+    """A warm poll on the Redis backend is one script call: the pass, its rank and the
+    idle deadline, whatever the line's length; no SQL."""
+    settings.QUEUE_BACKEND = "redis"
+    settings.REDIS_URL = TEST_REDIS_URL
+    redis_lib.Redis.from_url(TEST_REDIS_URL).flushdb()
+    concert = ConcertFactory()
+    _, tokens = fill_line(concert, 5)
+    client = APIClient()
+    status_of(tokens[3])  # the token's concert is now known to this process; the advice recorded
+    calls = []
+    real = get_backend().client.execute_command
+    monkeypatch.setattr(get_backend().client, "execute_command", lambda *a, **k: calls.append(a[0]) or real(*a, **k))
+    with django_assert_num_queries(0):
+        assert client.get("/api/v1/queue/status", HTTP_X_QUEUE_TOKEN=tokens[3]).json()["position"] == 4
+    assert calls == ["EVALSHA"]
+
+
+def test_a_steady_waiter_is_kept_alive_by_its_polls_alone(queue_backend, settings):
+    """The idle deadline moves out as polls come in (by the poll itself on Redis, by a
+    touch on the database) and the pass is never dropped while it polls on time."""
+    settings.QUEUE_WAIT_IDLE_SECONDS = 30
+    concert = ConcertFactory()
+    _, tokens = fill_line(concert, 3)
+    start = timezone.now()
+    deadlines = []
+    for step in range(6):  # every 20 s: longer than the 30 s idle span in all, never idle 30 s
+        with time_machine.travel(start + dt.timedelta(seconds=20 * step), tick=False):
+            body = status_of(tokens[2]).json()
+            deadlines.append(dt.datetime.fromisoformat(body["expires_at"]))
+            services.queue_tick(concert_id=concert.pk)
+    # Still waiting; the two ahead, who never polled, idled out and stopped counting.
+    assert body["status"] == "WAITING" and body["position"] == 1
+    assert deadlines == sorted(deadlines) and deadlines[-1] == start + dt.timedelta(seconds=100 + 30)
+    # Silent for longer than the span: dropped by the next tick, refused at once.
+    with time_machine.travel(start + dt.timedelta(seconds=100 + 31), tick=False):
+        assert_problem(status_of(tokens[2]), 410, "QUEUE_TOKEN_EXPIRED")
+
+
+def test_the_poll_skips_the_page_middleware_but_not_the_host_check(queue_backend):
+    concert = ConcertFactory()
+    _, tokens = fill_line(concert, 2)
+    res = status_of(tokens[1])
+    assert res.status_code == 200 and res["Content-Type"] == "application/json"
+    assert not res.cookies and "Vary" not in res  # no session, no CSRF cookie, no content negotiation
+    assert res["X-Content-Type-Options"] == "nosniff" and res["X-Request-ID"]
+    assert int(res["Content-Length"]) == len(res.content)
+    bad_host = APIClient().get("/api/v1/queue/status", HTTP_X_QUEUE_TOKEN=tokens[1], HTTP_HOST="evil.example")
+    assert_problem(bad_host, 400, "VALIDATION_ERROR")
+    # Other methods still go through DRF, as problems.
+    assert_problem(APIClient().post("/api/v1/queue/status", HTTP_X_QUEUE_TOKEN=tokens[1]), 405, "METHOD_NOT_ALLOWED")
+    assert_problem(APIClient().get("/api/v1/queue/status", HTTP_X_QUEUE_TOKEN="nope"), 400, "VALIDATION_ERROR")
 
 
 def test_gated_reads_are_constant_in_queries(settings, django_assert_max_num_queries):

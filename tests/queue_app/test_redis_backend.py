@@ -206,3 +206,34 @@ def test_unreachable_redis_is_a_503_problem(settings):
     res = APIClient().get("/api/v1/queue/status", HTTP_X_QUEUE_TOKEN=str(uuid.uuid4()))
     assert_problem(res, 503, "SERVICE_UNAVAILABLE")
     assert res["Retry-After"] == "2"
+
+
+def test_poll_reads_the_pass_and_its_rank_and_keeps_it_alive(backend, now):
+    first, second = join(backend, 1, now), join(backend, 2, now)
+    record, position = backend.poll(second.token, now=now)
+    assert record == second and position == 2
+    # A third of the idle span later, the poll itself pushes the deadline out (no touch call).
+    later = now + dt.timedelta(seconds=20)
+    record, position = backend.poll(second.token, now=later)
+    assert record.expires_at == later + dt.timedelta(seconds=60) and position == 2
+    assert backend.client.zscore(redis_backend._keys(CONCERT)[2], str(second.token)) == int(
+        redis_backend._us(later + dt.timedelta(seconds=60))
+    )
+    # A lapsed pass is not revived, and an unknown token is not found.
+    lapsed, _ = backend.poll(first.token, now=now + dt.timedelta(seconds=61))
+    assert lapsed.expires_at == first.expires_at and lapsed.effective_status(now + dt.timedelta(seconds=61)) == EXPIRED
+    assert backend.poll(uuid.uuid4(), now=now) == (None, None)
+
+
+def test_the_token_mapping_copy_is_bounded_and_never_keeps_misses(backend, now, monkeypatch):
+    monkeypatch.setattr(backend, "_concerts", redis_backend._TokenConcerts(2))
+    records = [join(backend, user, now) for user in (1, 2, 3)]
+    unknown = uuid.uuid4()
+    assert backend.get(unknown) is None and backend._concerts.get(str(unknown)) is None
+    for record in records:
+        assert backend.get(record.token) == record
+    assert [backend._concerts.get(str(r.token)) for r in records] == [None, "7", "7"]  # oldest went first
+    # A purged pass is gone even while its mapping is still copied.
+    backend.leave(token=records[2].token, user_id=3, now=now)
+    backend.purge(ended_before=now + dt.timedelta(seconds=1))
+    assert backend.get(records[2].token) is None and backend.poll(records[2].token, now=now) == (None, None)
