@@ -4,7 +4,7 @@ Every transaction that takes more than one of these locks takes them in this
 order, which rules out deadlocks between holds, payments, refunds and sweeps:
 
   1. idempotency key            (wallet.idempotency, before the business transaction)
-  2. the user's per-performance hold lock  (`user_performance_lock`, holds only)
+  2. the user's per-concert hold lock  (`user_concert_lock`, holds only)
   3. seat                       (`Seat ... select_for_update()`)
   4. reservation                (`Reservation ... select_for_update()`)
   5. wallet                     (wallet.services)
@@ -20,21 +20,23 @@ from __future__ import annotations
 from django.db import connection
 
 
-def user_performance_lock(*, user_id: int, performance_id: int) -> None:
-    """Serialize one user's holds on one performance (for the hold limit) without
-    locking the performance itself, so other users' holds never wait on it.
+def user_concert_lock(*, user_id: int, concert_id: int) -> None:
+    """Serialize one user's holds on one concert (for the per-performance hold limit)
+    without locking any shared row, so other users' holds never wait on it. Keyed by
+    concert, not performance, so it can be taken before the seat lookup that finds
+    the performance; one user's holds on two dates of a concert merely take turns.
 
     A transaction-scoped PostgreSQL advisory lock; SQLite's BEGIN IMMEDIATE already
     serializes every writer. Caller must be inside ``transaction.atomic()``.
     """
-    assert connection.in_atomic_block, "user_performance_lock needs a transaction"
+    assert connection.in_atomic_block, "user_concert_lock needs a transaction"
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
-            # Two int4 keys: (performance, user). Ids beyond int4 wrap, which can only
+            # Two int4 keys: (concert, user). Ids beyond int4 wrap, which can only
             # make two unrelated pairs share a lock, never skip one.
             cursor.execute(
                 "SELECT pg_advisory_xact_lock(%s::int4, %s::int4)",
-                [_int4(performance_id), _int4(user_id)],
+                [_int4(concert_id), _int4(user_id)],
             )
 
 

@@ -56,6 +56,20 @@ def concert_get(*, concert_id: object, priced: bool = True) -> Concert:
     return concert
 
 
+def performance_is_bookable(*, date: dt.date, start_time: dt.time, now: dt.datetime) -> bool:
+    """A performance can be booked at ``now`` if it has not started and is dated at most
+    one calendar month after today. `bookable_q` is the same rule as a filter."""
+    today, last = booking_window(now)
+    return today <= date <= last and not (date == today and start_time <= timezone.localtime(now).time())
+
+
+def bookable_q(now: dt.datetime, prefix: str = "") -> Q:
+    """`performance_is_bookable` as a filter on performances."""
+    today, last = booking_window(now)
+    started_today = Q(**{f"{prefix}date": today, f"{prefix}start_time__lte": timezone.localtime(now).time()})
+    return Q(**{f"{prefix}date__gte": today, f"{prefix}date__lte": last}) & ~started_today
+
+
 def bookable_performances(*, concert: Concert, now: dt.datetime | None = None) -> QuerySet[Performance]:
     """Performances not started and at most one calendar month ahead, with seats left.
 
@@ -63,8 +77,6 @@ def bookable_performances(*, concert: Concert, now: dt.datetime | None = None) -
     no counter row exists for holds to queue on.
     """
     now = now or timezone.now()
-    today, last = booking_window(now)
-    local_now = timezone.localtime(now)
     seats = (
         Seat.objects.filter(performance=OuterRef("pk"))
         .order_by()
@@ -80,8 +92,7 @@ def bookable_performances(*, concert: Concert, now: dt.datetime | None = None) -
         .values("n")
     )
     return (
-        Performance.objects.filter(concert=concert, date__gte=today, date__lte=last)
-        .exclude(date=today, start_time__lte=local_now.time())
+        Performance.objects.filter(bookable_q(now), concert=concert)
         .annotate(
             seat_count=Coalesce(Subquery(seats, output_field=IntegerField()), Value(0)),
             taken_count=Coalesce(Subquery(taken, output_field=IntegerField()), Value(0)),

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
+from typing import NoReturn
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from concerts import selectors
@@ -17,7 +18,7 @@ from concerts.exceptions import (
     SeatNotFound,
     SeatUnavailable,
 )
-from concerts.locking import user_performance_lock
+from concerts.locking import user_concert_lock
 from concerts.models import Concert, Performance, Reservation, Seat
 from queue_app import services as queue_services
 
@@ -56,57 +57,113 @@ def seat_hold(
     now: dt.datetime | None = None,
 ) -> Reservation:
     """Hold one seat for HOLD_TTL_SECONDS. Of any number of simultaneous requests for
-    a seat exactly one wins: the seat row is locked and the live reservation
-    re-read under the lock; the partial unique constraint backs it up.
+    a seat exactly one wins: the seat row is locked and its live reservation re-read
+    under the lock; the partial unique constraint backs it up.
 
-    Locks (see concerts.locking): user-performance lock, then seat, then the seat's
-    live reservation; the holder's ACTIVE pass is extended to cover the hold.
+    One transaction of five statements (see concerts.locking for the order): the
+    user's per-concert lock, the bookable seat found and locked in one query, the
+    seat's reservation and the user's live ones for the date in one query, the
+    insert, and the holder's ACTIVE pass pushed out to cover the hold. The
+    reservation comes back with its performance and seat attached, so showing it
+    costs no further query.
     """
     now = now or timezone.now()
-    concert = selectors.concert_get(concert_id=concert_id, priced=False)
-    performance = selectors.bookable_performance(concert=concert, date=date, now=now)
-    seat_id = Seat.objects.filter(performance=performance, number=seat_number).values_list("pk", flat=True).first()
-    if seat_id is None:
-        raise SeatNotFound(f"Seat {seat_number} does not exist for this date; seats are numbered 1 to 50.")
     held_until = now + dt.timedelta(seconds=settings.HOLD_TTL_SECONDS)
     try:
         with transaction.atomic():
-            user_performance_lock(user_id=user_id, performance_id=performance.pk)
-            mine = Reservation.objects.filter(
-                selectors.live_reservations_q(now), user_id=user_id, performance=performance
-            ).count()
-            if mine >= settings.MAX_HOLDS_PER_USER:
-                raise HoldLimitReached(
-                    f"You already hold or own {mine} seats for this date, the most allowed "
-                    f"({settings.MAX_HOLDS_PER_USER}). Pay for or release one first.",
-                    limit=settings.MAX_HOLDS_PER_USER,
-                )
-            seat = Seat.objects.select_for_update().get(pk=seat_id)
-            current = Reservation.objects.select_for_update().filter(seat=seat, status__in=Reservation.LIVE).first()
-            if current is not None:
-                if current.status == Reservation.Status.HELD and current.held_until <= now:
-                    # Lapsed: it freed the seat the second it lapsed; record that now.
-                    current.status = Reservation.Status.EXPIRED
-                    current.save(update_fields=["status", "updated_at"])
-                elif current.user_id == user_id:
-                    raise SeatUnavailable(
-                        f"You already hold seat {seat.number} (reservation {current.pk}).",
-                        reservation_id=current.pk,
-                    )
-                else:
-                    raise SeatUnavailable(f"Seat {seat.number} was just taken by someone else; please pick another.")
+            user_concert_lock(user_id=user_id, concert_id=concert_id)
+            seat = _seat_for_hold(concert_id=concert_id, date=date, seat_number=seat_number, now=now)
+            if seat is None:
+                _explain_unbookable(concert_id=concert_id, date=date, seat_number=seat_number, now=now)
+            _check_seat_and_limit(user_id=user_id, seat=seat, now=now)
             reservation = Reservation.objects.create(
                 user_id=user_id,
-                performance=performance,
+                performance=seat.performance,
                 seat=seat,
                 price=seat.price,
                 status=Reservation.Status.HELD,
                 held_until=held_until,
             )
+            queue_services.pass_extend(user_id=user_id, concert_id=concert_id, until=held_until, now=now)
     except IntegrityError:
         raise SeatUnavailable(f"Seat {seat_number} was just taken by someone else; please pick another.") from None
-    queue_services.pass_extend(user_id=user_id, concert_id=concert.pk, until=held_until, now=now)
     return reservation
+
+
+# The hold's two reads, as plain SQL: they run on every hold, and building them through the
+# ORM cost more than running them. Both run on SQLite (the embedded default) and PostgreSQL.
+_SEAT_FOR_HOLD_SQL = """
+SELECT s.id, s.grade, s.price, p.id, p.start_time
+FROM concerts_seat s JOIN concerts_performance p ON p.id = s.performance_id
+WHERE p.concert_id = %s AND p.date = %s AND s.number = %s
+"""
+_SEAT_AND_MINE_SQL = """
+SELECT id, seat_id, user_id, status, held_until FROM concerts_reservation
+WHERE (seat_id = %s AND status IN ('HELD', 'CONFIRMED'))
+   OR (user_id = %s AND performance_id = %s AND (status = 'CONFIRMED' OR (status = 'HELD' AND held_until > %s)))
+"""
+
+
+def _seat_for_hold(*, concert_id: int, date: dt.date, seat_number: int, now: dt.datetime) -> Seat | None:
+    """The seat, locked (``FOR UPDATE OF`` the seat row alone), with its performance attached;
+    None unless the performance is bookable at ``now``. Caller holds the user's lock."""
+    assert connection.in_atomic_block, "_seat_for_hold needs a transaction"
+    if not -(2**15) <= seat_number < 2**15:  # the column is a smallint
+        return None
+    sql = _SEAT_FOR_HOLD_SQL + (" FOR UPDATE OF s" if connection.features.has_select_for_update_of else "")
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [concert_id, connection.ops.adapt_datefield_value(date), seat_number])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    seat_id, grade, price, performance_id, start_time = row
+    if isinstance(start_time, str):  # SQLite
+        start_time = dt.time.fromisoformat(start_time)
+    if not selectors.performance_is_bookable(date=date, start_time=start_time, now=now):
+        return None
+    performance = Performance(id=performance_id, concert_id=concert_id, date=date, start_time=start_time)
+    return Seat(id=seat_id, performance=performance, number=seat_number, grade=grade, price=price)
+
+
+def _check_seat_and_limit(*, user_id: int, seat: Seat, now: dt.datetime) -> None:
+    """Under the user's lock and the seat's: the seat must be free (a lapsed hold on it is
+    recorded as EXPIRED now) and the user under the per-performance limit. One query."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _SEAT_AND_MINE_SQL,
+            [seat.pk, user_id, seat.performance_id, connection.ops.adapt_datetimefield_value(now)],
+        )
+        rows = [
+            (pk, seat_id, holder, status, until if timezone.is_aware(until) else until.replace(tzinfo=dt.UTC))
+            for pk, seat_id, holder, status, until in cursor.fetchall()
+        ]
+    live_hold = Reservation.Status.HELD
+    mine = sum(1 for _, _, holder, status, until in rows if holder == user_id and (status != live_hold or until > now))
+    if mine >= settings.MAX_HOLDS_PER_USER:
+        raise HoldLimitReached(
+            f"You already hold or own {mine} seats for this date, the most allowed "
+            f"({settings.MAX_HOLDS_PER_USER}). Pay for or release one first.",
+            limit=settings.MAX_HOLDS_PER_USER,
+        )
+    for pk, seat_id, holder, status, until in rows:
+        if seat_id != seat.pk:
+            continue
+        if status == live_hold and until <= now:
+            # Lapsed: it freed the seat the second it lapsed; record that now (unless a sweep just did).
+            Reservation.objects.filter(pk=pk, status=live_hold).update(
+                status=Reservation.Status.EXPIRED, updated_at=now
+            )
+        elif holder == user_id:
+            raise SeatUnavailable(f"You already hold seat {seat.number} (reservation {pk}).", reservation_id=pk)
+        else:
+            raise SeatUnavailable(f"Seat {seat.number} was just taken by someone else; please pick another.")
+
+
+def _explain_unbookable(*, concert_id: int, date: dt.date, seat_number: int, now: dt.datetime) -> NoReturn:
+    """The hold's seat query found nothing: say which part is wrong, in the contract's order."""
+    concert = selectors.concert_get(concert_id=concert_id, priced=False)
+    selectors.bookable_performance(concert=concert, date=date, now=now)
+    raise SeatNotFound(f"Seat {seat_number} does not exist for this date; seats are numbered 1 to 50.")
 
 
 def reservation_release(*, user_id: int, reservation_id: int, now: dt.datetime | None = None) -> Reservation:

@@ -128,6 +128,14 @@ elif _db["ENGINE"] == "django.db.backends.postgresql":
     _db["CONN_HEALTH_CHECKS"] = True
     _db.setdefault("OPTIONS", {})
     _db["OPTIONS"]["options"] = f"-c lock_timeout={LOCK_TIMEOUT_MS}"
+    # Server-side binding lets psycopg prepare what a connection runs again and again (from the
+    # DB_PREPARE_THRESHOLD-th run on), so PostgreSQL plans each hot statement once per connection
+    # instead of on every request. 0 turns it off (e.g. behind a transaction-pooling PgBouncer
+    # older than 1.21, which cannot carry prepared statements across server connections).
+    DB_PREPARE_THRESHOLD = env_int("DB_PREPARE_THRESHOLD", 5)
+    if DB_PREPARE_THRESHOLD > 0:
+        _db["OPTIONS"]["server_side_binding"] = True
+        _db["OPTIONS"]["prepare_threshold"] = DB_PREPARE_THRESHOLD
     # An unreachable server fails fast (a 503) instead of hanging a worker on connect;
     # keepalives notice a peer that vanished without closing the connection.
     _db["OPTIONS"].setdefault("connect_timeout", env_int("DB_CONNECT_TIMEOUT", 5))

@@ -68,7 +68,6 @@ class ReservationViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
         data.is_valid(raise_exception=True)
         require_active_pass(request, data.validated_data["concert_id"])
         reservation = services.seat_hold(user_id=request.user.pk, **data.validated_data)
-        reservation = self.get_queryset().get(pk=reservation.pk)
         return Response(ReservationSerializer(reservation).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(

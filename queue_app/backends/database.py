@@ -27,10 +27,13 @@ from queue_app.models import ConcertQueue, QueuePass
 
 LIVE = (WAITING, ACTIVE)
 
-# The poll, in one statement on both SQLite and PostgreSQL. The count is only taken
-# for a waiting pass; it runs on the partial index of the waiting line.
-_POLL_SQL = """
-SELECT p.concert_id, p.user_id, p.status, p.order_key, p.prequeue, p.poll_after, p.expires_at,
+# A pass by its token in one statement, on SQLite and PostgreSQL alike (the hot paths:
+# the poll and the booking gate). The poll's adds the count of those ahead, taken only
+# for a waiting pass, on the partial index of the waiting line.
+_PASS_COLUMNS = "p.concert_id, p.user_id, p.status, p.order_key, p.prequeue, p.poll_after, p.expires_at"
+_GET_SQL = f"SELECT {_PASS_COLUMNS}, NULL FROM queue_app_queuepass p WHERE p.token = %s"
+_POLL_SQL = f"""
+SELECT {_PASS_COLUMNS},
        CASE WHEN p.status = 'WAITING' THEN (
            SELECT COUNT(*) FROM queue_app_queuepass q
            WHERE q.concert_id = p.concert_id AND q.status = 'WAITING' AND q.order_key < p.order_key
@@ -38,6 +41,31 @@ SELECT p.concert_id, p.user_id, p.status, p.order_key, p.prequeue, p.poll_after,
 FROM queue_app_queuepass p
 WHERE p.token = %s
 """
+
+
+def _fetch(sql: str, token: uuid.UUID) -> tuple[PassRecord | None, int | None]:
+    """The pass (None if unknown) and the count ahead if the statement took one."""
+    token_db = QueuePass._meta.get_field("token").get_db_prep_value(token, connection)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [token_db])
+        row = cursor.fetchone()
+    if row is None:
+        return None, None
+    concert_id, user_id, status, order_key, prequeue, poll_after, expires_at, ahead = row
+    if settings.USE_TZ and timezone.is_naive(expires_at):  # SQLite hands back naive UTC
+        expires_at = expires_at.replace(tzinfo=dt.UTC)
+    undrawn = bool(prequeue) and order_key is not None and order_key > 0
+    record = PassRecord(
+        token=token,
+        concert_id=concert_id,
+        user_id=user_id,
+        status=status,
+        order_key=None if undrawn else order_key,
+        prequeue=bool(prequeue),
+        poll_after=poll_after,
+        expires_at=expires_at,
+    )
+    return record, ahead
 
 
 def _record(p: QueuePass) -> PassRecord:
@@ -134,34 +162,14 @@ class DatabaseBackend:
         return self.get(token)
 
     def get(self, token: uuid.UUID) -> PassRecord | None:
-        found = QueuePass.objects.filter(token=token).first()
-        return _record(found) if found is not None else None
+        return _fetch(_GET_SQL, token)[0]
 
     def poll(self, token: uuid.UUID, *, now: dt.datetime) -> tuple[PassRecord | None, int | None]:
         """One statement: the pass and, while it waits, the count of those ahead
         (an index-only scan of the waiting line's partial index). Writes nothing: the
         caller touches the pass when its deadline or advice must move."""
-        token_db = QueuePass._meta.get_field("token").get_db_prep_value(token, connection)
-        with connection.cursor() as cursor:
-            cursor.execute(_POLL_SQL, [token_db])
-            row = cursor.fetchone()
-        if row is None:
-            return None, None
-        concert_id, user_id, status, order_key, prequeue, poll_after, expires_at, ahead = row
-        if settings.USE_TZ and timezone.is_naive(expires_at):  # SQLite hands back naive UTC
-            expires_at = expires_at.replace(tzinfo=dt.UTC)
-        undrawn = bool(prequeue) and order_key is not None and order_key > 0
-        record = PassRecord(
-            token=token,
-            concert_id=concert_id,
-            user_id=user_id,
-            status=status,
-            order_key=None if undrawn else order_key,
-            prequeue=bool(prequeue),
-            poll_after=poll_after,
-            expires_at=expires_at,
-        )
-        if status != WAITING or record.order_key is None:
+        record, ahead = _fetch(_POLL_SQL, token)
+        if record is None or record.status != WAITING or record.order_key is None or ahead is None:
             return record, None
         return record, ahead + 1
 

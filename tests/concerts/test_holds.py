@@ -14,7 +14,7 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from concerts import selectors, services
-from concerts.models import Reservation
+from concerts.models import Performance, Reservation
 from tests.config.test_errors import assert_problem
 from tests.factories import ConcertFactory, UserFactory, admit, make_performance
 
@@ -308,3 +308,32 @@ def test_seat_map_api_marks_my_seats(performance):
     hold(client, performance, 4)
     states = selectors.seat_map(performance=performance)
     assert states[3].holder_id == client.user.pk
+
+
+def test_a_hold_is_one_short_transaction(performance, settings, django_assert_num_queries):
+    """The gate's pass lookup, then one transaction: the user's lock, the seat found and
+    locked, its reservation with the user's own, the insert and the pass extension.
+    (The test's own transaction makes BEGIN/COMMIT a SAVEPOINT and its RELEASE.)"""
+    settings.QUEUE_BACKEND = "database"
+    client = fan(performance.concert)
+    with django_assert_num_queries(8):
+        res = hold(client, performance, 12)
+    assert res.status_code == 201 and res.json()["seat_number"] == 12
+    assert Reservation.objects.get(pk=res.json()["id"]).seat.number == 12
+
+
+def test_hold_of_a_seat_number_beyond_the_column_is_not_found(performance):
+    client = fan(performance.concert)
+    assert_problem(hold(client, performance, 40_000), 404, "SEAT_NOT_FOUND")
+    assert_problem(hold(client, performance, 2**31 - 1), 404, "SEAT_NOT_FOUND")
+
+
+def test_a_performance_that_started_today_is_not_bookable():
+    noon = timezone.make_aware(dt.datetime.combine(timezone.localdate() + dt.timedelta(days=2), dt.time(12, 0)))
+    with time_machine.travel(noon, tick=False):
+        concert = ConcertFactory()
+        started = make_performance(concert, days=0, start_time=dt.time(11, 59))
+        client = fan(concert)
+        assert_problem(hold(client, started, 3), 404, "DATE_NOT_AVAILABLE")
+        Performance.objects.filter(pk=started.pk).update(start_time=dt.time(12, 1))
+        assert hold(client, started, 3).status_code == 201

@@ -166,7 +166,7 @@ def test_lock_held_too_long_is_a_prompt_503(lock, db_settings, env, processes):
         if lock == "seat row":
             holder.execute("SELECT 1 FROM concerts_seat WHERE id = %s FOR UPDATE", [seat.pk])
         else:
-            holder.execute("SELECT pg_advisory_xact_lock(%s::int4, %s::int4)", [_int4(performance.pk), _int4(user.pk)])
+            holder.execute("SELECT pg_advisory_xact_lock(%s::int4, %s::int4)", [_int4(concert.pk), _int4(user.pk)])
         reply = http("POST", f"{base}/api/v1/reservations", json_body=hold, headers=headers, timeout=30)
         holder.rollback()
     assert_unavailable(reply)
