@@ -910,7 +910,9 @@ def main() -> int:
             setup_django(phase_env)
             import redis as redis_lib
 
-            redis_lib.Redis.from_url(redis_url).flushdb()
+            # ASYNC: a million keys from the last run are freed in the background, not with
+            # Redis blocked (which timed out the next client call).
+            redis_lib.Redis.from_url(redis_url).flushdb(asynchronous=True)
             reset_database()
             from django.conf import settings
 
