@@ -54,32 +54,37 @@ def _fetch(sql: str, token: uuid.UUID) -> tuple[PassRecord | None, int | None]:
     concert_id, user_id, status, order_key, prequeue, poll_after, expires_at, ahead = row
     if settings.USE_TZ and timezone.is_naive(expires_at):  # SQLite hands back naive UTC
         expires_at = expires_at.replace(tzinfo=dt.UTC)
-    undrawn = bool(prequeue) and order_key is not None and order_key > 0
-    record = PassRecord(
+    record = _pass_record(token, concert_id, user_id, status, order_key, bool(prequeue), poll_after, expires_at)
+    return record, ahead
+
+
+def _pass_record(
+    token: uuid.UUID,
+    concert_id: int,
+    user_id: int,
+    status: str,
+    order_key: int | None,
+    prequeue: bool,
+    poll_after: int,
+    expires_at: dt.datetime,
+) -> PassRecord:
+    """A row's fields as a PassRecord: an undrawn pre-queue pass (still at its positive
+    arrival key) has no place in line yet."""
+    undrawn = prequeue and order_key is not None and order_key > 0
+    return PassRecord(
         token=token,
         concert_id=concert_id,
         user_id=user_id,
         status=status,
         order_key=None if undrawn else order_key,
-        prequeue=bool(prequeue),
+        prequeue=prequeue,
         poll_after=poll_after,
         expires_at=expires_at,
     )
-    return record, ahead
 
 
 def _record(p: QueuePass) -> PassRecord:
-    undrawn = p.prequeue and p.order_key is not None and p.order_key > 0
-    return PassRecord(
-        token=p.token,
-        concert_id=p.concert_id,
-        user_id=p.user_id,
-        status=p.status,
-        order_key=None if undrawn else p.order_key,
-        prequeue=p.prequeue,
-        poll_after=p.poll_after,
-        expires_at=p.expires_at,
-    )
+    return _pass_record(p.token, p.concert_id, p.user_id, p.status, p.order_key, p.prequeue, p.poll_after, p.expires_at)
 
 
 def _lock_concert(concert_id: int) -> ConcertQueue:
