@@ -1,9 +1,8 @@
-from django.contrib import admin, messages
+from django.contrib import admin
 from django.utils.html import format_html, format_html_join
 
-from concerts import selectors, services
-from concerts.models import Concert, Performance, Reservation, Seat
-from payments import services as payment_services
+from concerts import selectors
+from concerts.models import Concert, Performance, Seat
 
 
 class PerformanceInline(admin.TabularInline):
@@ -61,32 +60,3 @@ class SeatAdmin(admin.ModelAdmin):
     search_fields = ("performance__concert__title",)
     list_select_related = ("performance__concert",)
     list_per_page = 100
-
-
-@admin.register(Reservation)
-class ReservationAdmin(admin.ModelAdmin):
-    list_display = ("id", "user", "performance", "seat", "price", "status", "held_until", "created_at")
-    list_filter = ("status", "performance__concert", "performance__date")
-    search_fields = ("user__username", "user__email")
-    list_select_related = ("user", "performance__concert", "seat")
-    raw_id_fields = ("user", "performance", "seat")
-    readonly_fields = ("user", "performance", "seat", "price", "status", "held_until", "created_at", "updated_at")
-    actions = ["release_holds", "refund_tickets"]
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    @admin.action(description="Release selected holds (frees their seats now)")
-    def release_holds(self, request, queryset) -> None:
-        released = 0
-        for reservation in queryset.filter(status=Reservation.Status.HELD).order_by("pk"):
-            released += services.hold_release_by_staff(reservation_id=reservation.pk)
-        self.message_user(request, f"Released {released} hold(s).", messages.SUCCESS)
-
-    @admin.action(description="Refund selected confirmed tickets to the fans' balances")
-    def refund_tickets(self, request, queryset) -> None:
-        confirmed = queryset.filter(status=Reservation.Status.CONFIRMED).values_list("pk", flat=True)
-        done, failures = payment_services.payment_refund_by_staff(reservation_ids=confirmed)
-        for reservation_id, detail in failures:
-            self.message_user(request, f"Reservation {reservation_id}: {detail}", messages.WARNING)
-        self.message_user(request, f"Refunded {done} ticket(s).", messages.SUCCESS)

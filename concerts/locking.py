@@ -1,19 +1,4 @@
-"""Row locks for booking, and the one global order they are taken in.
-
-Every transaction that takes more than one of these locks takes them in this
-order, which rules out deadlocks between holds, payments, refunds and sweeps:
-
-  1. idempotency key            (wallet.idempotency, before the business transaction)
-  2. the user's per-concert hold lock  (`user_concert_lock`, holds only)
-  3. seat                       (`Seat ... select_for_update()`)
-  4. reservation                (`Reservation ... select_for_update()`)
-  5. wallet                     (wallet.services)
-  6. queue pass                 (queue_app: the pass row, or Redis after commit)
-
-Rows of one kind are locked in primary-key order. Waits are bounded by the
-connection's `lock_timeout` (settings.LOCK_TIMEOUT_MS): a timeout becomes a 503
-SERVICE_UNAVAILABLE problem, never a hung request.
-"""
+"""The per-user hold lock of the booking transactions; their global lock order is in core.locking."""
 
 from __future__ import annotations
 

@@ -7,6 +7,8 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from queue_app.rules import booking_is_open
+
 
 class Concert(models.Model):
     title = models.CharField(max_length=200)
@@ -24,7 +26,7 @@ class Concert(models.Model):
         return f"{self.title} — {self.artist}"
 
     def is_open(self, now: dt.datetime | None = None) -> bool:
-        return self.booking_opens_at is None or self.booking_opens_at <= (now or timezone.now())
+        return booking_is_open(self.booking_opens_at, now or timezone.now())
 
 
 class Performance(models.Model):

@@ -11,8 +11,9 @@ from django.db.models import Count, FilteredRelation, IntegerField, Min, OuterRe
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from concerts.exceptions import ConcertNotFound, DateNotAvailable
+from concerts.exceptions import ConcertNotFound, DateNotAvailable, ReservationNotFound
 from concerts.models import Concert, Performance, Reservation, Seat
+from core.parsing import parse_id
 
 SEAT_AVAILABLE = "AVAILABLE"
 SEAT_HELD = "HELD"
@@ -45,12 +46,9 @@ def concert_list() -> QuerySet[Concert]:
 def concert_get(*, concert_id: object, priced: bool = True) -> Concert:
     """One concert; ``priced`` adds the catalogue's ``price_from`` (an aggregate over
     every seat), which the gated booking paths do not need."""
-    try:
-        pk = int(str(concert_id))
-    except (TypeError, ValueError):
-        raise ConcertNotFound() from None
+    pk = parse_id(concert_id)
     concerts = concert_list() if priced else Concert.objects.all()
-    concert = concerts.filter(pk=pk).first()
+    concert = concerts.filter(pk=pk).first() if pk is not None else None
     if concert is None:
         raise ConcertNotFound()
     return concert
@@ -151,3 +149,30 @@ def effective_status(reservation: Reservation, now: dt.datetime | None = None) -
     if reservation.status == Reservation.Status.HELD and reservation.held_until <= (now or timezone.now()):
         return Reservation.Status.EXPIRED
     return reservation.status
+
+
+def user_reservations(*, user_id: int) -> QuerySet[Reservation]:
+    """The user's reservations, newest first, with what showing them needs."""
+    return (
+        Reservation.objects.filter(user_id=user_id)
+        .select_related("performance__concert", "seat")
+        .order_by("-created_at", "-id")
+    )
+
+
+def reservation_get(*, user_id: int | None, reservation_id: object, for_update: bool = False) -> Reservation:
+    """The user's own reservation (any user's when ``user_id`` is None: staff), with its
+    performance, concert, seat and user; someone else's is ReservationNotFound, like none.
+    ``for_update`` locks the reservation row alone (caller is in a transaction)."""
+    pk = parse_id(reservation_id)
+    if pk is None:
+        raise ReservationNotFound()
+    rows = Reservation.objects.select_related("performance__concert", "seat", "user")
+    if for_update:
+        rows = rows.select_for_update(of=("self",))
+    if user_id is not None:
+        rows = rows.filter(user_id=user_id)
+    reservation = rows.filter(pk=pk).first()
+    if reservation is None:
+        raise ReservationNotFound()
+    return reservation

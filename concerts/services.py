@@ -13,7 +13,6 @@ from django.utils import timezone
 from concerts import selectors
 from concerts.exceptions import (
     HoldLimitReached,
-    ReservationNotFound,
     ReservationNotHeld,
     SeatNotFound,
     SeatUnavailable,
@@ -60,7 +59,7 @@ def seat_hold(
     a seat exactly one wins: the seat row is locked and its live reservation re-read
     under the lock; the partial unique constraint backs it up.
 
-    One transaction of five statements (see concerts.locking for the order): the
+    One transaction of five statements (locks in the order of core.locking): the
     user's per-concert lock, the bookable seat found and locked in one query, the
     seat's reservation and the user's live ones for the date in one query, the
     insert, and the holder's ACTIVE pass pushed out to cover the hold. The
@@ -170,9 +169,7 @@ def reservation_release(*, user_id: int, reservation_id: int, now: dt.datetime |
     """The holder gives a live hold back: the seat is free at once."""
     now = now or timezone.now()
     with transaction.atomic():
-        reservation = Reservation.objects.select_for_update().filter(pk=reservation_id, user_id=user_id).first()
-        if reservation is None:
-            raise ReservationNotFound()
+        reservation = selectors.reservation_get(user_id=user_id, reservation_id=reservation_id, for_update=True)
         if not reservation.is_live_hold(now):
             status = selectors.effective_status(reservation, now).lower()
             raise ReservationNotHeld(f"Reservation {reservation.pk} is {status}, not a live hold.")

@@ -1,15 +1,6 @@
-"""django-q2 entry points of the booking app (thin: they call services)."""
+"""django-q2 entry points of the booking app (thin: they call services); schedules in schedules.py."""
 
 from concerts import services
-
-SCHEDULES = [
-    {
-        "name": "concerts.sweep_lapsed_holds",
-        "func": "concerts.tasks.sweep_lapsed_holds",
-        "schedule_type": "I",
-        "minutes": 1,
-    },
-]
 
 
 def sweep_lapsed_holds() -> int:

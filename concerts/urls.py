@@ -8,7 +8,5 @@ urlpatterns = [
     path("concerts/<int:concert_id>/book/", views.book_dates, name="book-dates"),
     path("concerts/<int:concert_id>/book/<str:date>/", views.book_seats, name="book-seats"),
     path("concerts/<int:concert_id>/book/<str:date>/hold/", views.book_hold, name="book-hold"),
-    path("reservations/", views.my_tickets, name="my-tickets"),
-    path("reservations/<int:reservation_id>/checkout/", views.checkout, name="checkout"),
     path("reservations/<int:reservation_id>/release/", views.release, name="release"),
 ]

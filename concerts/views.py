@@ -1,44 +1,21 @@
-"""Pages: the catalogue, and (behind the waiting room) dates, the seat map,
-checkout and my tickets. Views are thin: they call the same services as the API."""
+"""Pages: the catalogue, and (behind the waiting room) dates, the seat map and
+holding a seat. Views are thin: they call the same services as the API."""
 
 from __future__ import annotations
 
-import datetime as dt
-
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from concerts import selectors, services
-from concerts.exceptions import ConcertNotFound, DateNotAvailable, SeatUnavailable
-from concerts.models import Reservation
-from config.errors import ApplicationError
+from concerts.exceptions import DateNotAvailable, SeatUnavailable
+from core.errors import ApplicationError
+from core.parsing import parse_int
 from queue_app.gate import queue_gate_page
-from wallet import selectors as wallet_selectors
 
 GRID_COLUMNS = 10
-
-
-def _concert_or_404(concert_id: int):
-    try:
-        return selectors.concert_get(concert_id=concert_id)
-    except ConcertNotFound:
-        raise Http404("No such concert") from None
-
-
-def _my_reservation_or_404(request: HttpRequest, reservation_id: int) -> Reservation:
-    reservation = (
-        Reservation.objects.select_related("performance__concert", "seat")
-        .filter(pk=reservation_id, user=request.user)
-        .first()
-    )
-    if reservation is None:
-        raise Http404("No such reservation")
-    return reservation
 
 
 def concert_list(request: HttpRequest) -> HttpResponse:
@@ -46,7 +23,7 @@ def concert_list(request: HttpRequest) -> HttpResponse:
 
 
 def concert_detail(request: HttpRequest, concert_id: int) -> HttpResponse:
-    concert = _concert_or_404(concert_id)
+    concert = selectors.concert_get(concert_id=concert_id)
     _, last = selectors.booking_window()
     return render(
         request,
@@ -58,7 +35,7 @@ def concert_detail(request: HttpRequest, concert_id: int) -> HttpResponse:
 @login_required
 @queue_gate_page
 def book_dates(request: HttpRequest, concert_id: int) -> HttpResponse:
-    concert = _concert_or_404(concert_id)
+    concert = selectors.concert_get(concert_id=concert_id, priced=False)
     performances = selectors.bookable_performances(concert=concert)
     dates = [
         {"date": p.date, "starts_at": p.starts_at, "available": p.seat_count - p.taken_count} for p in performances
@@ -69,7 +46,7 @@ def book_dates(request: HttpRequest, concert_id: int) -> HttpResponse:
 @login_required
 @queue_gate_page
 def book_seats(request: HttpRequest, concert_id: int, date: str) -> HttpResponse:
-    concert = _concert_or_404(concert_id)
+    concert = selectors.concert_get(concert_id=concert_id, priced=False)
     day = selectors.parse_date(date)
     try:
         if day is None:
@@ -101,9 +78,8 @@ def book_seats(request: HttpRequest, concert_id: int, date: str) -> HttpResponse
 @require_POST
 def book_hold(request: HttpRequest, concert_id: int, date: str) -> HttpResponse:
     day = selectors.parse_date(date)
-    try:
-        seat_number = int(request.POST.get("seat", ""))
-    except ValueError:
+    seat_number = parse_int(request.POST.get("seat", ""))
+    if seat_number is None:
         messages.error(request, "Pick a seat on the map.")
         return redirect("book-seats", concert_id=concert_id, date=date)
     try:
@@ -124,23 +100,9 @@ def book_hold(request: HttpRequest, concert_id: int, date: str) -> HttpResponse:
 
 
 @login_required
-def checkout(request: HttpRequest, reservation_id: int) -> HttpResponse:
-    reservation = _my_reservation_or_404(request, reservation_id)
-    return render(
-        request,
-        "concerts/checkout.html",
-        {
-            "reservation": reservation,
-            "status": selectors.effective_status(reservation),
-            "balance": wallet_selectors.wallet_balance(user=request.user),
-        },
-    )
-
-
-@login_required
 @require_POST
 def release(request: HttpRequest, reservation_id: int) -> HttpResponse:
-    reservation = _my_reservation_or_404(request, reservation_id)
+    reservation = selectors.reservation_get(user_id=request.user.pk, reservation_id=reservation_id)
     try:
         services.reservation_release(user_id=request.user.pk, reservation_id=reservation.pk)
         messages.success(request, f"Seat {reservation.seat.number} released.")
@@ -149,18 +111,3 @@ def release(request: HttpRequest, reservation_id: int) -> HttpResponse:
     return redirect(
         "book-seats", concert_id=reservation.performance.concert_id, date=reservation.performance.date.isoformat()
     )
-
-
-@login_required
-def my_tickets(request: HttpRequest) -> HttpResponse:
-    reservations = (
-        Reservation.objects.filter(user=request.user)
-        .select_related("performance__concert", "seat")
-        .order_by("-created_at", "-id")[:200]
-    )
-    cutoff = timezone.now() + dt.timedelta(hours=settings.CANCEL_DEADLINE_HOURS)
-    rows = [
-        {"r": r, "status": selectors.effective_status(r), "cancellable": r.performance.starts_at > cutoff}
-        for r in reservations
-    ]
-    return render(request, "concerts/my_tickets.html", {"rows": rows})

@@ -8,6 +8,7 @@ test's ``settings`` override takes effect without code changes.
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 import dj_database_url
@@ -65,18 +66,20 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_q",
-    "concerts",
+    "core",
+    "accounts",
     "queue_app",
+    "concerts",
     "wallet",
     "payments",
 ]
 
 MIDDLEWARE = [
     # First: its one log line per request (and X-Request-ID) covers every response.
-    "config.middleware.RequestLogMiddleware",
+    "core.middleware.RequestLogMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Before anything parses a body: DRF's JSON parser does not check the size itself.
-    "config.middleware.BodySizeLimitMiddleware",
+    "core.middleware.BodySizeLimitMiddleware",
     # The waiting-room poll is answered here, ahead of everything it does not need.
     "queue_app.middleware.QueuePollMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -84,10 +87,10 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "config.ratelimit.PageRateLimitMiddleware",
+    "core.ratelimit.PageRateLimitMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "config.errors.ApiProblemMiddleware",
+    "core.errors.ApiProblemMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -124,9 +127,27 @@ if _db["ENGINE"] == "django.db.backends.sqlite3":
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
     }
 elif _db["ENGINE"] == "django.db.backends.postgresql":
-    _db["CONN_MAX_AGE"] = env_int("DB_CONN_MAX_AGE", 60)
     _db["CONN_HEALTH_CHECKS"] = True
     _db.setdefault("OPTIONS", {})
+    # Every serving process borrows connections from a pool of at most DB_POOL_MAX_SIZE, so
+    # no number of concurrent requests can open more (runserver starts a thread per request).
+    # django-q2's cluster forks its workers and opens and closes connections around each
+    # task itself, and a pool's threads do not survive a fork: it keeps plain connections.
+    DB_POOL_MAX_SIZE = env_int("DB_POOL_MAX_SIZE", 10)
+    if DB_POOL_MAX_SIZE > 0 and sys.argv[1:2] != ["qcluster"]:
+        _db["CONN_MAX_AGE"] = 0  # the pool keeps the connections
+        _db["OPTIONS"]["pool"] = {
+            "min_size": min(2, DB_POOL_MAX_SIZE),
+            "max_size": DB_POOL_MAX_SIZE,
+            # A request that waits longer for a connection (all busy, or the database away:
+            # the pool then keeps retrying in the background) gets a 503 with Retry-After.
+            "timeout": env_int("DB_POOL_TIMEOUT", 3),
+            # Give up a failing reconnect quickly (its backoff doubles without bound): the next
+            # request starts a fresh attempt, so service resumes as soon as the database is back.
+            "reconnect_timeout": 2,
+        }
+    else:
+        _db["CONN_MAX_AGE"] = env_int("DB_CONN_MAX_AGE", 60)
     _db["OPTIONS"]["options"] = f"-c lock_timeout={LOCK_TIMEOUT_MS}"
     # Server-side binding lets psycopg prepare what a connection runs again and again (from the
     # DB_PREPARE_THRESHOLD-th run on), so PostgreSQL plans each hot statement once per connection
@@ -153,7 +174,7 @@ if REDIS_URL:
         "default": {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": REDIS_URL,
-            # Bounded waits: with Redis away, rate limits fail open fast (config.ratelimit).
+            # Bounded waits: with Redis away, rate limits fail open fast (core.ratelimit).
             "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
         }
     }
@@ -212,12 +233,15 @@ if EMAIL_URL:
     EMAIL_USE_SSL = _mail.scheme == "smtps"
     EMAIL_USE_TLS = _mail.scheme == "smtp+tls"
     EMAIL_TIMEOUT = 10
+elif DEBUG:
+    # make run: one line per email on the console, not the whole message.
+    EMAIL_BACKEND = "core.mail.SummaryConsoleBackend"
 else:
     EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
 
 # --- Security (production) --------------------------------------------------
 # Behind TLS (SECURE_SSL_REDIRECT=1): cookies only over HTTPS, HSTS for a year,
-# plain HTTP redirected; `manage.py check --deploy` is then clean (tests/config).
+# plain HTTP redirected; `manage.py check --deploy` is then clean (tests/core).
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", False)
 SESSION_COOKIE_SECURE = SECURE_SSL_REDIRECT
 CSRF_COOKIE_SECURE = SECURE_SSL_REDIRECT
@@ -233,7 +257,7 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
-# Bodies above this are refused with 413 before parsing (config.middleware.BodySizeLimitMiddleware).
+# Bodies above this are refused with 413 before parsing (core.middleware.BodySizeLimitMiddleware).
 DATA_UPLOAD_MAX_MEMORY_SIZE = 256 * 1024
 # Proxies in front of the app whose X-Forwarded-For may be trusted for client addresses
 # (rate limits per address). 0: use the socket's address, so a client cannot pick its own.
@@ -270,9 +294,9 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     # JSON in, JSON out: other bodies are 400 VALIDATION_ERROR (pages post to their own views).
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
-    "DEFAULT_PAGINATION_CLASS": "config.pagination.Pagination",
-    "EXCEPTION_HANDLER": "config.errors.problem_exception_handler",
+    "DEFAULT_PARSER_CLASSES": ["core.parsers.JSONParser"],
+    "DEFAULT_PAGINATION_CLASS": "core.pagination.Pagination",
+    "EXCEPTION_HANDLER": "core.errors.problem_exception_handler",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
     "NUM_PROXIES": NUM_PROXIES,
@@ -290,7 +314,7 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
-    "PREPROCESSING_HOOKS": ["config.openapi.strip_trailing_slashes"],
+    "PREPROCESSING_HOOKS": ["core.openapi.strip_trailing_slashes"],
 }
 
 # --- Background work (django-q2) --------------------------------------------
@@ -310,18 +334,18 @@ else:
     Q_CLUSTER["orm"] = "default"
 
 # --- Logging ----------------------------------------------------------------
-# One JSON object per line (config.logs), secrets redacted, the request id on every
+# One JSON object per line (core.logs), secrets redacted, the request id on every
 # line logged while a request runs; RequestLogMiddleware writes one line per request.
 # LOG_FORMAT=plain gives human-readable lines (redacted too) for a terminal.
-LOG_FORMAT = env_str("LOG_FORMAT", "json").strip().lower()
+LOG_FORMAT = env_str("LOG_FORMAT", "plain" if DEBUG else "json").strip().lower()
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"request_id": {"()": "config.logs.RequestIdFilter"}},
+    "filters": {"request_id": {"()": "core.logs.RequestIdFilter"}},
     "formatters": {
-        "json": {"()": "config.logs.JsonFormatter"},
+        "json": {"()": "core.logs.JsonFormatter"},
         "plain": {
-            "()": "config.logs.PlainFormatter",
+            "()": "core.logs.PlainFormatter",
             "format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s",
         },
     },

@@ -25,6 +25,8 @@ class Payment(models.Model):
     class Meta:
         ordering = ["-id"]
         constraints = [models.CheckConstraint(condition=Q(amount__gt=0), name="payment_amount_positive")]
+        # Refunding moves money back to a fan: its own permission, not implied by viewing or editing.
+        permissions = [("refund_payment", "Can refund paid tickets")]
 
     def __str__(self) -> str:
         return f"Payment {self.pk} for reservation {self.reservation_id} ({self.status})"

@@ -20,6 +20,7 @@ from django.db import transaction
 from django.template.loader import render_to_string
 from django.utils import timezone
 
+from core.fields import fit
 from payments.models import OutboxEmail
 
 logger = logging.getLogger(__name__)
@@ -35,7 +36,13 @@ def outbox_add(*, key: str, to: str, subject: str, template: str, context: dict)
     html = render_to_string(f"payments/email/{template}.html", context)
     email, created = OutboxEmail.objects.get_or_create(
         key=key,
-        defaults={"to": to, "subject": subject, "text": text, "html": html, "next_attempt_at": timezone.now()},
+        defaults={
+            "to": to,
+            "subject": fit(OutboxEmail, "subject", subject),
+            "text": text,
+            "html": html,
+            "next_attempt_at": timezone.now(),
+        },
     )
     if created:
         transaction.on_commit(lambda: _enqueue(email.pk))
@@ -83,7 +90,7 @@ def outbox_send(*, email_id: int, now: dt.datetime | None = None) -> bool:
         except Exception as exc:  # any transport failure: back off and retry later
             backoff = min(MAX_BACKOFF, dt.timedelta(seconds=30 * 2 ** (email.attempts - 1)))
             email.next_attempt_at = now + backoff
-            email.last_error = f"{type(exc).__name__}: {exc}"[:2000]
+            email.last_error = f"{type(exc).__name__}: {exc}"[:2000]  # a TextField: bounded only to stay readable
             if email.attempts >= MAX_ATTEMPTS:
                 email.status = OutboxEmail.Status.FAILED
                 logger.error("giving up on outbox email %s after %s attempts", email.pk, email.attempts)

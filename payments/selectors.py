@@ -1,20 +1,38 @@
 from __future__ import annotations
 
-from django.db.models import Count, Q
+import datetime as dt
 
-from concerts.models import Reservation
-from payments.exceptions import PaymentNotFound
+from django.conf import settings
+from django.utils import timezone
+
+from concerts.models import Performance, Reservation
+from core.parsing import parse_id
+from payments.exceptions import AlreadyPaid, PaymentNotFound
 from payments.models import Payment
 from wallet.models import LedgerEntry
-from wallet.selectors import LedgerProblem
+
+
+def cancel_deadline(*, performance: Performance) -> dt.datetime:
+    """The last moment a fan may cancel a ticket for ``performance`` themselves."""
+    return performance.starts_at - dt.timedelta(hours=settings.CANCEL_DEADLINE_HOURS)
+
+
+def can_cancel(*, reservation: Reservation, now: dt.datetime | None = None) -> bool:
+    """A paid ticket the fan may still cancel (and be refunded for) at ``now``: up to the deadline, inclusive."""
+    return reservation.status == Reservation.Status.CONFIRMED and (now or timezone.now()) <= cancel_deadline(
+        performance=reservation.performance
+    )
+
+
+def ensure_not_paid(*, reservation_id: int, status: str) -> None:
+    """Paying twice is refused with ALREADY_PAID, before any other check of a payment."""
+    if status == Reservation.Status.CONFIRMED:
+        raise AlreadyPaid(f"Reservation {reservation_id} is already paid; the ticket is yours.")
 
 
 def payment_get(*, user_id: int, payment_id: object) -> Payment:
-    try:
-        pk = int(str(payment_id))
-    except ValueError:
-        raise PaymentNotFound() from None
-    payment = Payment.objects.filter(pk=pk, user_id=user_id).first()
+    pk = parse_id(payment_id)
+    payment = Payment.objects.filter(pk=pk, user_id=user_id).first() if pk is not None else None
     if payment is None:
         raise PaymentNotFound()
     return payment
@@ -36,60 +54,3 @@ def payment_data(*, payment: Payment, balance: int | None = None) -> dict:
         "paid_at": payment.paid_at,
         "balance": balance,
     }
-
-
-# --- Consistency checks, run by manage.py check_ledger and the daily task -----
-
-
-def check_confirmed_reservations_are_paid() -> list[LedgerProblem]:
-    """Every CONFIRMED reservation has exactly one PAID payment, and vice versa."""
-    problems = [
-        LedgerProblem("confirmed-paid", f"reservation {pk}", "CONFIRMED without a PAID payment")
-        for pk in Reservation.objects.filter(status=Reservation.Status.CONFIRMED)
-        .exclude(payment__status=Payment.Status.PAID)
-        .values_list("pk", flat=True)
-    ]
-    problems += [
-        LedgerProblem("confirmed-paid", f"payment {pk}", f"PAID but its reservation is {status}")
-        for pk, status in Payment.objects.filter(status=Payment.Status.PAID)
-        .exclude(reservation__status=Reservation.Status.CONFIRMED)
-        .values_list("pk", "reservation__status")
-    ]
-    return problems
-
-
-def check_payments_match_ledger() -> list[LedgerProblem]:
-    """Each payment has its one debit (and, once refunded, its one refund) in the ledger."""
-    problems = []
-    debits = dict(
-        LedgerEntry.objects.filter(kind=LedgerEntry.Kind.PAYMENT, reference__startswith="payment:").values_list(
-            "reference", "amount"
-        )
-    )
-    refunds = dict(
-        LedgerEntry.objects.filter(kind=LedgerEntry.Kind.REFUND, reference__startswith="refund:").values_list(
-            "reference", "amount"
-        )
-    )
-    for pk, amount, status in Payment.objects.values_list("pk", "amount", "status"):
-        if debits.get(f"payment:{pk}") != -amount:
-            problems.append(LedgerProblem("payment-ledger", f"payment {pk}", f"no debit of {amount} in the ledger"))
-        refunded = refunds.get(f"refund:{pk}")
-        if (status == Payment.Status.REFUNDED) != (refunded == amount):
-            problems.append(
-                LedgerProblem("payment-ledger", f"payment {pk}", f"{status} but the ledger refund is {refunded}")
-            )
-    return problems
-
-
-def check_no_seat_sold_twice() -> list[LedgerProblem]:
-    return [
-        LedgerProblem("seat-sold-twice", f"seat {seat}", f"{n} CONFIRMED reservations")
-        for seat, n in Reservation.objects.values("seat")
-        .annotate(n=Count("pk", filter=Q(status=Reservation.Status.CONFIRMED)))
-        .filter(n__gt=1)
-        .values_list("seat", "n")
-    ]
-
-
-LEDGER_CHECKS = [check_confirmed_reservations_are_paid, check_payments_match_ledger, check_no_seat_sold_twice]

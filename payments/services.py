@@ -1,6 +1,6 @@
 """Paying a hold from the balance, and refunds. Each in one transaction, with the
-locks in the global order of concerts.locking: reservation, then wallet, then
-the queue pass."""
+locks in the global order of core.locking: reservation, then wallet, then the
+queue pass."""
 
 from __future__ import annotations
 
@@ -14,10 +14,11 @@ from django.utils import timezone
 
 from concerts import selectors as concert_selectors
 from concerts import services as concert_services
-from concerts.exceptions import ReservationNotFound, ReservationNotHeld
+from concerts.exceptions import ReservationNotHeld
 from concerts.models import Reservation
-from config.errors import ApplicationError
-from payments.exceptions import AlreadyPaid, HoldExpired
+from core.errors import ApplicationError
+from payments import selectors
+from payments.exceptions import HoldExpired
 from payments.models import Payment
 from payments.outbox import outbox_add
 from queue_app import services as queue_services
@@ -32,17 +33,6 @@ class PaymentResult:
     balance: int
 
 
-def _lock_reservation(*, reservation_id: int, user_id: int | None) -> Reservation:
-    """The reservation row, locked. ``user_id`` None: staff, any owner."""
-    rows = Reservation.objects.select_for_update(of=("self",)).select_related("performance__concert", "seat", "user")
-    if user_id is not None:
-        rows = rows.filter(user_id=user_id)
-    reservation = rows.filter(pk=reservation_id).first()
-    if reservation is None:
-        raise ReservationNotFound()
-    return reservation
-
-
 def payment_pay(*, user_id: int, reservation_id: int, now: dt.datetime | None = None) -> PaymentResult:
     """Pay a live hold from the balance: debit, reservation CONFIRMED (its seat is
     SOLD), a Payment row, the confirmation email in the outbox, and the queue pass
@@ -53,9 +43,8 @@ def payment_pay(*, user_id: int, reservation_id: int, now: dt.datetime | None = 
     """
     now = now or timezone.now()
     with transaction.atomic():
-        reservation = _lock_reservation(reservation_id=reservation_id, user_id=user_id)
-        if reservation.status == Reservation.Status.CONFIRMED:
-            raise AlreadyPaid(f"Reservation {reservation.pk} is already paid; the ticket is yours.")
+        reservation = concert_selectors.reservation_get(user_id=user_id, reservation_id=reservation_id, for_update=True)
+        selectors.ensure_not_paid(reservation_id=reservation.pk, status=reservation.status)
         if not reservation.is_live_hold(now):
             status = concert_selectors.effective_status(reservation, now)
             raise HoldExpired(
@@ -100,14 +89,14 @@ def payment_refund(*, reservation_id: int, user_id: int | None = None, now: dt.d
     """
     now = now or timezone.now()
     with transaction.atomic():
-        reservation = _lock_reservation(reservation_id=reservation_id, user_id=user_id)
+        reservation = concert_selectors.reservation_get(user_id=user_id, reservation_id=reservation_id, for_update=True)
         if reservation.status != Reservation.Status.CONFIRMED:
             raise ReservationNotHeld(
                 f"Reservation {reservation.pk} is {concert_selectors.effective_status(reservation, now).lower()}: "
                 "there is nothing to cancel."
             )
-        deadline = reservation.performance.starts_at - dt.timedelta(hours=settings.CANCEL_DEADLINE_HOURS)
-        if user_id is not None and now > deadline:
+        if user_id is not None and not selectors.can_cancel(reservation=reservation, now=now):
+            deadline = selectors.cancel_deadline(performance=reservation.performance)
             raise ReservationNotHeld(
                 f"Tickets can be cancelled up to {settings.CANCEL_DEADLINE_HOURS} hours before the show "
                 f"(until {timezone.localtime(deadline):%Y-%m-%d %H:%M}); this one can no longer be cancelled."

@@ -1,15 +1,6 @@
-"""django-q2 entry points of the payments app (thin: they call services)."""
+"""django-q2 entry points of the payments app (thin: they call services); schedules in schedules.py."""
 
 from payments import outbox
-
-SCHEDULES = [
-    {
-        "name": "payments.dispatch_outbox",
-        "func": "payments.tasks.dispatch_outbox",
-        "schedule_type": "I",
-        "minutes": 1,
-    },
-]
 
 
 def send_outbox_email(email_id: int) -> bool:

@@ -13,9 +13,14 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.views.decorators.http import require_POST
 
-from concerts.models import Concert
+from core.parsing import parse_int
 from queue_app import selectors, services
 from queue_app.models import ConcertQueue, QueuePass
+
+
+def _concerts():
+    """Every concert, through the settings row's relation (the catalogue sits above this app)."""
+    return ConcertQueue._meta.get_field("concert").related_model.objects.all()
 
 
 @admin.register(ConcertQueue)
@@ -46,7 +51,7 @@ class ConcertQueueAdmin(admin.ModelAdmin):
     def changelist_view(self, request: HttpRequest, extra_context=None):
         # Every concert has a waiting room; make sure each has its settings row.
         ConcertQueue.objects.bulk_create(
-            [ConcertQueue(concert_id=pk) for pk in Concert.objects.values_list("pk", flat=True)],
+            [ConcertQueue(concert_id=pk) for pk in _concerts().values_list("pk", flat=True)],
             ignore_conflicts=True,
         )
         return super().changelist_view(request, extra_context)
@@ -55,12 +60,12 @@ class ConcertQueueAdmin(admin.ModelAdmin):
         super().save_model(request, obj, form, change)
         selectors.queue_config_cache_clear()
 
-    @admin.action(description="Pause admission")
+    @admin.action(description="Pause admission", permissions=["change"])
     def pause(self, request: HttpRequest, queryset) -> None:
         queryset.update(paused=True)
         selectors.queue_config_cache_clear()
 
-    @admin.action(description="Resume admission")
+    @admin.action(description="Resume admission", permissions=["change"])
     def resume(self, request: HttpRequest, queryset) -> None:
         queryset.update(paused=False)
         selectors.queue_config_cache_clear()
@@ -77,7 +82,7 @@ class ConcertQueueAdmin(admin.ModelAdmin):
     def _queue(self, request: HttpRequest, concert_id: int) -> ConcertQueue:
         if not self.has_view_permission(request):  # admin_view only checked is_staff
             raise PermissionDenied
-        queue, _ = ConcertQueue.objects.get_or_create(concert=get_object_or_404(Concert, pk=concert_id))
+        queue, _ = ConcertQueue.objects.get_or_create(concert=get_object_or_404(_concerts(), pk=concert_id))
         return queue
 
     def dashboard_view(self, request: HttpRequest, concert_id: int) -> HttpResponse:
@@ -123,10 +128,7 @@ class ConcertQueueAdmin(admin.ModelAdmin):
             selectors.queue_config_cache_clear()
             messages.success(request, "Admission paused." if action == "pause" else "Admission resumed.")
         elif action == "admit":
-            try:
-                count = max(0, min(100_000, int(request.POST.get("count", "0"))))
-            except ValueError:
-                count = 0
+            count = max(0, min(100_000, parse_int(request.POST.get("count", "0").strip()) or 0))
             admitted = services.queue_admit_now(concert_id=concert_id, count=count)
             messages.success(request, f"Admitted {admitted} now (the cap still applies).")
         elif action == "expire_all":

@@ -1,4 +1,4 @@
-from config.errors import ApplicationError
+from core.errors import ApplicationError, ServiceUnavailable
 
 
 class QueueTokenNotFound(ApplicationError):
@@ -19,10 +19,5 @@ class QueueTokenNotActive(ApplicationError):
     default_detail = "You need your own active waiting-room pass for this concert; join the waiting room first."
 
 
-class QueueUnavailable(ApplicationError):
-    code = "SERVICE_UNAVAILABLE"
-    http_status = 503
+class QueueUnavailable(ServiceUnavailable):
     default_detail = "The waiting room is briefly unavailable; please retry in a moment."
-
-    def headers(self) -> dict[str, str]:
-        return {"Retry-After": "2"}

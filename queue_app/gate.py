@@ -13,7 +13,8 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter
 from rest_framework.permissions import BasePermission
 
-from concerts.selectors import concert_get
+from core.parsing import parse_id
+from queue_app import hooks
 from queue_app.exceptions import QueueTokenNotActive
 from queue_app.services import pass_is_active
 
@@ -31,18 +32,17 @@ def presented_token(request: HttpRequest) -> uuid.UUID | None:
 
 def has_active_pass(request: HttpRequest, concert_id: object) -> bool:
     token = presented_token(request)
-    try:
-        concert = int(str(concert_id))
-    except ValueError:
+    concert = parse_id(concert_id)
+    if token is None or concert is None:
         return False
-    return token is not None and pass_is_active(token=token, user_id=request.user.pk, concert_id=concert)
+    return pass_is_active(token=token, user_id=request.user.pk, concert_id=concert)
 
 
 def require_active_pass(request: HttpRequest, concert_id: object) -> None:
     """The gate as a call, for views that learn the concert from the request body
     (after validating it): 404 for an unknown concert, else 403 without an active pass."""
     if not has_active_pass(request, concert_id):
-        concert_get(concert_id=concert_id, priced=False)
+        hooks.concert_get(concert_id)
         raise QueueTokenNotActive()
 
 

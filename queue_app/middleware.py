@@ -15,7 +15,7 @@ from collections.abc import Callable
 from django.core.exceptions import DisallowedHost
 from django.http import HttpRequest, HttpResponse
 
-from config.errors import json_problem, response_for_unhandled
+from core.errors import json_problem, response_for_unhandled
 
 POLL_PATHS = frozenset({"/api/v1/queue/status", "/api/v1/queue/status/"})
 

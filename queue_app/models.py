@@ -6,20 +6,14 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
-from concerts.models import Concert
-
-
-class PassStatus(models.TextChoices):
-    WAITING = "WAITING", "Waiting"
-    ACTIVE = "ACTIVE", "Active"
-    EXPIRED = "EXPIRED", "Expired"
+from queue_app.backends.base import PassStatus
 
 
 class ConcertQueue(models.Model):
     """One concert's waiting-room settings (empty = the environment's default)
     and its admission lock: admission and the instant-entry path lock this row."""
 
-    concert = models.OneToOneField(Concert, on_delete=models.CASCADE, primary_key=True, related_name="queue")
+    concert = models.OneToOneField("concerts.Concert", on_delete=models.CASCADE, primary_key=True, related_name="queue")
     admit_batch = models.PositiveIntegerField(
         null=True, blank=True, help_text="Admitted per interval; empty: QUEUE_ADMIT_BATCH."
     )
@@ -62,7 +56,7 @@ class QueuePass(models.Model):
 
     id = models.BigAutoField(primary_key=True)
     token = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
-    concert = models.ForeignKey(Concert, on_delete=models.CASCADE, related_name="passes")
+    concert = models.ForeignKey("concerts.Concert", on_delete=models.CASCADE, related_name="passes")
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="queue_passes")
     status = models.CharField(max_length=8, choices=PassStatus.choices, default=PassStatus.WAITING)
     order_key = models.BigIntegerField(null=True, blank=True)
@@ -98,7 +92,7 @@ class QueueSnapshot(models.Model):
     """One admission tick of one concert: what the dashboard charts and the ETA's
     observed admission rate come from. Kept for an hour."""
 
-    concert = models.ForeignKey(Concert, on_delete=models.CASCADE, related_name="queue_snapshots")
+    concert = models.ForeignKey("concerts.Concert", on_delete=models.CASCADE, related_name="queue_snapshots")
     at = models.DateTimeField(db_index=True)
     waiting = models.PositiveIntegerField()
     active = models.PositiveIntegerField()

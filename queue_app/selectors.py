@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from queue_app.backends import get_backend
 from queue_app.models import ConcertQueue, QueueSnapshot
+from queue_app.rules import booking_is_open
 
 CONFIG_CACHE_SECONDS = 1.0
 RATE_WINDOW_SECONDS = 60
@@ -32,7 +33,7 @@ class QueueConfig:
     admit_rate: float | None
 
     def is_open(self, now: dt.datetime) -> bool:
-        return self.opens_at is None or self.opens_at <= now
+        return booking_is_open(self.opens_at, now)
 
     def needs_draw(self, now: dt.datetime) -> bool:
         """Open, and the pre-queue of the current opening has not been drawn yet."""

@@ -19,7 +19,7 @@ from django.db import transaction
 from django.db.models import Sum
 from django.utils import timezone
 
-from concerts.selectors import concert_get
+from queue_app import hooks
 from queue_app.backends import get_backend
 from queue_app.backends.base import ACTIVE, EXPIRED, WAITING, Admission, PassRecord, TickResult
 from queue_app.exceptions import QueueTokenExpired, QueueTokenNotFound
@@ -74,7 +74,7 @@ def pass_join(*, user_id: int, concert_id: object, now: dt.datetime | None = Non
     room, the new pass is ACTIVE at once: the line forms only under load.
     """
     now = now or timezone.now()
-    concert = concert_get(concert_id=concert_id, priced=False)
+    concert = hooks.concert_get(concert_id)
     config = queue_config(concert_id=concert.pk)
     backend = get_backend()
     record, created = backend.join(

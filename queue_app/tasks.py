@@ -1,14 +1,6 @@
-"""django-q2 entry points of the waiting room (thin: they call services)."""
+"""django-q2 entry points of the waiting room (thin: they call services); schedules in schedules.py."""
 
 from queue_app import services
-
-SCHEDULES = [
-    {
-        "name": "queue_app.purge_expired_passes",
-        "func": "queue_app.tasks.purge_expired_passes",
-        "schedule_type": "H",
-    },
-]
 
 
 def purge_expired_passes() -> int:

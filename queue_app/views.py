@@ -9,9 +9,8 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from concerts.views import _concert_or_404
-from config.errors import ApplicationError
-from queue_app import services
+from core.errors import ApplicationError
+from queue_app import hooks, services
 from queue_app.exceptions import QueueTokenExpired, QueueTokenNotFound
 from queue_app.gate import COOKIE, presented_token
 
@@ -32,7 +31,7 @@ def _with_pass_cookie(response: HttpResponse, token: str) -> HttpResponse:
 @require_POST
 def enter(request: HttpRequest, concert_id: int) -> HttpResponse:
     """The concert page's "Book" button: take (or find) a place in line."""
-    concert = _concert_or_404(concert_id)
+    concert = hooks.concert_get(concert_id)
     try:
         view, _ = services.pass_join(user_id=request.user.pk, concert_id=concert.pk)
     except ApplicationError as exc:
@@ -44,7 +43,7 @@ def enter(request: HttpRequest, concert_id: int) -> HttpResponse:
 
 @login_required
 def waiting_room(request: HttpRequest, concert_id: int) -> HttpResponse:
-    concert = _concert_or_404(concert_id)
+    concert = hooks.concert_get(concert_id)
     token = presented_token(request)
     view = None
     if token is not None:

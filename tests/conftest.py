@@ -12,6 +12,11 @@ def pytest_configure(config: pytest.Config) -> None:
     engine = settings.DATABASES["default"]["ENGINE"]
     if engine != "django.db.backends.postgresql":
         raise pytest.UsageError(f"The suite runs on PostgreSQL only (DATABASE_URL gives {engine}).")
+    # Concurrency tests give each thread its own connection, sized to what the server has
+    # free (tests/concurrency.py); a pool would make threads queue for its few connections.
+    # Servers that tests start as subprocesses keep the pool, as in production.
+    settings.DATABASES["default"]["OPTIONS"].pop("pool", None)
+    settings.DATABASES["default"]["CONN_MAX_AGE"] = 0
     # Hashing cost is not under test; a fast hasher keeps user-heavy tests quick.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     # Every test client builds the middleware; without autorefresh whitenoise would scan

@@ -1,4 +1,4 @@
-"""Money is never edited by hand: wallets, ledger rows and idempotency records are
+"""Money is never edited by hand: wallets and ledger rows are
 read-only here; charges can only be reconciled (the same service as the task)."""
 
 from __future__ import annotations
@@ -6,19 +6,9 @@ from __future__ import annotations
 from django.contrib import admin, messages
 from django.utils.html import format_html
 
+from core.admin import ReadOnlyAdmin
 from wallet import services
-from wallet.models import Charge, IdempotencyRecord, LedgerEntry, Wallet
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
+from wallet.models import Charge, LedgerEntry, Wallet
 
 
 class LedgerEntryInline(admin.TabularInline):
@@ -91,7 +81,11 @@ class ChargeAdmin(ReadOnlyAdmin):
             obj.get_status_display(),
         )
 
-    @admin.action(description="Ask the gateway about all pending charges now")
+    def has_reconcile_permission(self, request) -> bool:
+        # Charges are read-only here, yet settling them is a change: it needs that permission.
+        return request.user.has_perm("wallet.change_charge")
+
+    @admin.action(description="Ask the gateway about all pending charges now", permissions=["reconcile"])
     def reconcile_pending(self, request, queryset) -> None:
         report = services.charge_reconcile_pending(min_age_seconds=0)
         self.message_user(
@@ -100,11 +94,3 @@ class ChargeAdmin(ReadOnlyAdmin):
             f"{report.still_pending} still pending.",
             messages.SUCCESS,
         )
-
-
-@admin.register(IdempotencyRecord)
-class IdempotencyRecordAdmin(ReadOnlyAdmin):
-    list_display = ("id", "user", "scope", "key", "response_status", "created_at")
-    list_filter = ("scope", "response_status")
-    search_fields = ("key", "user__username")
-    list_select_related = ("user",)

@@ -1,4 +1,4 @@
-from config.errors import ApplicationError
+from core.errors import ApplicationError
 
 
 class ChargeAmountOutOfRange(ApplicationError):
@@ -25,12 +25,6 @@ class GatewayDeclined(ApplicationError):
     code = "GATEWAY_DECLINED"
     http_status = 502
     default_detail = "Your card issuer declined the charge; nothing was taken from your card or added to your balance."
-
-
-class IdempotencyKeyReused(ApplicationError):
-    code = "IDEMPOTENCY_KEY_REUSED"
-    http_status = 422
-    default_detail = "This Idempotency-Key was already used with a different request; send a new key for a new request."
 
 
 class ChargeNotFound(ApplicationError):

@@ -3,10 +3,9 @@
 Every change of a balance goes through ``_post`` under the wallet's row lock and
 writes one ledger row with the resulting ``balance_after``.
 
-Lock order (one global order, see CONVENTIONS.md): idempotency claim (a
-committed row, no lock is held while the request runs) -> charge row ->
-reservation (payments app) -> wallet row -> queue pass. Nothing in this module
-takes a charge or a reservation lock after the wallet lock.
+Locks follow the global order of ``core.locking`` (charge, then reservation, then
+wallet): nothing in this module takes a charge or a reservation lock after the
+wallet lock, and no lock is held while the gateway is asked.
 
 ``wallet_charge`` runs in three steps so that the card gateway is never called
 inside a transaction or while any row lock is held:
@@ -30,7 +29,9 @@ from django.db import transaction
 from django.db.models import Sum
 from django.utils import timezone
 
+from core.fields import fit
 from wallet import gateway as gw
+from wallet import selectors
 from wallet.exceptions import BalanceLimitExceeded, ChargeAmountOutOfRange, GatewayDeclined, InsufficientBalance
 from wallet.models import Charge, LedgerEntry, Wallet
 
@@ -196,7 +197,7 @@ def _charge_open(*, user, amount: int) -> Charge:
         pending = Charge.objects.filter(wallet=wallet, status=Charge.Status.PENDING).aggregate(s=Sum("amount"))["s"]
         pending = pending or 0
         limit = settings.BALANCE_MAX
-        room = max(0, limit - wallet.balance - pending)
+        room = selectors.charge_room(balance=wallet.balance, pending=pending)
         if amount > room:
             held = f"{won(wallet.balance)} in it" + (f" and {won(pending)} still being charged" if pending else "")
             if room >= settings.CHARGE_MIN:
@@ -219,7 +220,7 @@ def _settle_locked(*, charge: Charge, result: gw.GatewayResult) -> int:
     Precondition: ``charge`` is locked FOR UPDATE in the current transaction
     and was re-read as PENDING under that lock.
     """
-    charge.gateway_ref = result.ref or charge.gateway_ref
+    charge.gateway_ref = fit(Charge, "gateway_ref", result.ref) if result.ref else charge.gateway_ref
     charge.settled_at = timezone.now()
     if result.status == gw.APPROVED:
         wallet = _wallet_lock(user_id=charge.user_id)
@@ -228,7 +229,7 @@ def _settle_locked(*, charge: Charge, result: gw.GatewayResult) -> int:
         balance = wallet.balance
     else:
         charge.status = Charge.Status.DECLINED
-        charge.decline_reason = result.reason
+        charge.decline_reason = fit(Charge, "decline_reason", result.reason)
         balance = Wallet.objects.get(pk=charge.wallet_id).balance
     charge.save(update_fields=["status", "gateway_ref", "decline_reason", "settled_at"])
     return balance

@@ -16,9 +16,10 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 
-from config.errors import ApplicationError, ServiceUnavailable
+from core.errors import ApplicationError, ServiceUnavailable
+from core.idempotency import fingerprint, run_idempotent
+from core.parsing import parse_int
 from wallet import selectors, services
-from wallet.idempotency import fingerprint, run_idempotent
 from wallet.models import Charge
 from wallet.services import won
 
@@ -54,9 +55,7 @@ def _safe_next(request: HttpRequest) -> str:
 
 def _prefill(raw: str | None) -> int | None:
     """``?amount=N`` from a checkout's "charge the shortfall" link."""
-    if raw and raw.isdigit() and len(raw) <= 15:
-        return int(raw)
-    return None
+    return parse_int(raw, low=1, high=10**15)
 
 
 def _back(amount: int | None, next_url: str) -> HttpResponse:
@@ -85,7 +84,7 @@ def wallet_page(request: HttpRequest) -> HttpResponse:
         "balance": balance,
         "pending": pending,
         "pending_charges": selectors.charges_for(user=user).filter(status=Charge.Status.PENDING),
-        "room": max(0, limits["balance_max"] - balance - pending),
+        "room": selectors.charge_room(balance=balance, pending=pending),
         "ledger": ledger,
         "next": _safe_next(request),
         **limits,

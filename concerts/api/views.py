@@ -10,8 +10,8 @@ from rest_framework.response import Response
 from concerts import selectors
 from concerts.api.serializers import ConcertSerializer, DatesSerializer, SeatMapSerializer
 from concerts.models import Concert
-from config.errors import ValidationFailed
-from config.openapi import problems
+from core.errors import ValidationFailed
+from core.openapi import problems
 from queue_app.gate import QueueGate
 
 CONCERT_ID = OpenApiParameter("id", int, OpenApiParameter.PATH, description="Concert id")

@@ -1,4 +1,8 @@
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
+
+from concerts import selectors as concert_selectors
+from concerts.models import Reservation
 
 
 class PayRequestSerializer(serializers.Serializer):
@@ -12,3 +16,24 @@ class PaymentSerializer(serializers.Serializer):
     status = serializers.ChoiceField(choices=["PAID", "REFUNDED"])
     paid_at = serializers.DateTimeField()
     balance = serializers.IntegerField(help_text="The balance right after this payment, won.")
+
+
+class HoldRequestSerializer(serializers.Serializer):
+    concert_id = serializers.IntegerField(min_value=1, max_value=2**63 - 1)
+    date = serializers.DateField(input_formats=["iso-8601"], help_text="YYYY-MM-DD")
+    seat_number = serializers.IntegerField(min_value=-(2**31), max_value=2**31 - 1)
+
+
+class ReservationSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    concert_id = serializers.IntegerField(source="performance.concert_id")
+    performance_id = serializers.IntegerField()
+    date = serializers.DateField(source="performance.date")
+    seat_number = serializers.IntegerField(source="seat.number")
+    price = serializers.IntegerField()
+    status = serializers.SerializerMethodField()
+    held_until = serializers.DateTimeField()
+
+    @extend_schema_field(serializers.ChoiceField(choices=Reservation.Status.choices))
+    def get_status(self, obj) -> str:
+        return concert_selectors.effective_status(obj)

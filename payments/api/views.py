@@ -8,14 +8,12 @@ from rest_framework.views import APIView
 
 from concerts.exceptions import ReservationNotFound
 from concerts.models import Reservation
-from config.openapi import problems
-from config.ratelimit import THROTTLES
+from core.idempotency import IDEMPOTENCY_KEY, idempotent
+from core.openapi import problems
+from core.ratelimit import THROTTLES
 from payments import selectors, services
 from payments.api.serializers import PaymentSerializer, PayRequestSerializer
-from payments.exceptions import AlreadyPaid
 from queue_app.gate import QueueGate, require_active_pass
-from wallet.api.views import IDEMPOTENCY_KEY
-from wallet.idempotency import idempotent
 
 
 class PaymentCreateView(APIView):
@@ -55,9 +53,8 @@ class PaymentCreateView(APIView):
         if found is None:
             raise ReservationNotFound()
         concert_id, current = found
-        # Paying ends the pass; a retry after that should still hear "already paid".
-        if current == Reservation.Status.CONFIRMED:
-            raise AlreadyPaid(f"Reservation {reservation_id} is already paid; the ticket is yours.")
+        # Paying ends the pass; a retry after that should still hear "already paid", not the gate's 403.
+        selectors.ensure_not_paid(reservation_id=reservation_id, status=current)
         require_active_pass(request, concert_id)
         result = services.payment_pay(user_id=request.user.pk, reservation_id=reservation_id)
         body = selectors.payment_data(payment=result.payment, balance=result.balance)

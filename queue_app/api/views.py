@@ -10,9 +10,9 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from config.errors import ApplicationError, ValidationFailed, application_error_response
-from config.openapi import problems
-from config.ratelimit import THROTTLES
+from core.errors import ApplicationError, ValidationFailed, application_error_response
+from core.openapi import problems
+from core.ratelimit import THROTTLES
 from queue_app import services
 from queue_app.api.serializers import PassStatusSerializer
 from queue_app.gate import HEADER

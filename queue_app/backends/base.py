@@ -11,12 +11,26 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-WAITING = "WAITING"
-ACTIVE = "ACTIVE"
-EXPIRED = "EXPIRED"
+from django.db import models
+
+
+class PassStatus(models.TextChoices):
+    """A pass's status, the one definition for the backends, the model and the API.
+    Defined here rather than in models.py because TextChoices needs no app registry."""
+
+    WAITING = "WAITING", "Waiting"
+    ACTIVE = "ACTIVE", "Active"
+    EXPIRED = "EXPIRED", "Expired"
+
+
+# Short names for the many comparisons in the backends and services.
+WAITING = PassStatus.WAITING
+ACTIVE = PassStatus.ACTIVE
+EXPIRED = PassStatus.EXPIRED
 
 
 @dataclass(frozen=True)
@@ -121,3 +135,21 @@ class QueueBackend(Protocol):
     def concerts_with_passes(self) -> list[int]: ...
 
     def purge(self, *, ended_before: dt.datetime) -> int: ...
+
+    def bulk_load_waiting(
+        self,
+        *,
+        concert_id: int,
+        user_ids: Sequence[int],
+        now: dt.datetime,
+        waiting_until: dt.datetime,
+        poll_after: int,
+    ) -> list[uuid.UUID]:
+        """Append WAITING passes for ``user_ids`` at the back of the line, in that order, as
+        `join` would one by one (not pre-queue, no instant entry), but in bulk: for benchmarks,
+        load tests and imports. Returns the new tokens in the same order.
+
+        Users must be distinct and hold no live pass for the concert, else ValueError (or
+        the database's IntegrityError) and nothing is loaded. Unlike the other methods it is
+        not one atomic step on Redis: the passes appear chunk by chunk, each behind the last;
+        joins running meanwhile may interleave with them but never break their order."""

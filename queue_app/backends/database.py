@@ -4,11 +4,10 @@ Order comes from the row id (a database sequence: monotonic, no hot counter
 row). A position is an index-only count of the WAITING passes ahead, O(ahead):
 fine to ~10k waiting; past that use the Redis backend.
 
-Lock order (see also concerts.services): the user's pass row, then the
-concert's `ConcertQueue` row. Admission and instant entry lock the
-`ConcertQueue` row, so two tickers (or a ticker and a joiner) never exceed the
-cap together; a joiner that must wait for that lock has already committed its
-WAITING row, so no transaction holds a pass row while it waits.
+Locks (the global order is in core.locking): admission and instant entry lock
+the concert's `ConcertQueue` row, then update pass rows, so two tickers (or a
+ticker and a joiner) never exceed the cap together; a joiner has committed its
+WAITING row before it asks for that lock, so it holds no pass row while it waits.
 """
 
 from __future__ import annotations
@@ -16,16 +15,34 @@ from __future__ import annotations
 import datetime as dt
 import random
 import uuid
+from collections.abc import Sequence
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Q
+from django.db.backends.postgresql.psycopg_any import is_psycopg3
+from django.db.models import F, Q
 from django.utils import timezone
 
 from queue_app.backends.base import ACTIVE, EXPIRED, WAITING, Admission, PassRecord, TickResult
 from queue_app.models import ConcertQueue, QueuePass
 
 LIVE = (WAITING, ACTIVE)
+# Rows per INSERT when a bulk load cannot use PostgreSQL's COPY.
+BULK_CHUNK = 5000
+# What a bulk load's COPY writes, in order (the other columns stay NULL).
+_COPY_COLUMNS = (
+    "id",
+    "token",
+    "concert_id",
+    "user_id",
+    "status",
+    "order_key",
+    "prequeue",
+    "poll_after",
+    "expires_at",
+    "created_at",
+    "end_reason",
+)
 
 # A pass by its token in one statement, on SQLite and PostgreSQL alike (the hot paths:
 # the poll and the booking gate). The poll's adds the count of those ahead, taken only
@@ -257,6 +274,82 @@ class DatabaseBackend:
     def purge(self, *, ended_before: dt.datetime) -> int:
         deleted, _ = QueuePass.objects.filter(status=EXPIRED, ended_at__lt=ended_before).delete()
         return deleted
+
+    def bulk_load_waiting(
+        self,
+        *,
+        concert_id: int,
+        user_ids: Sequence[int],
+        now: dt.datetime,
+        waiting_until: dt.datetime,
+        poll_after: int,
+    ) -> list[uuid.UUID]:
+        """In one transaction. On PostgreSQL one COPY, the ids (and so the order keys) drawn
+        from the table's own sequence first; elsewhere INSERTs in chunks, each chunk's order
+        keys then set to its ids, as `join` does."""
+        users = list(user_ids)
+        if len(set(users)) != len(users):
+            raise ValueError("bulk_load_waiting: user_ids must be distinct")
+        tokens = [uuid.uuid4() for _ in users]
+        if not users:
+            return tokens
+        with transaction.atomic():
+            if connection.vendor == "postgresql" and is_psycopg3:
+                self._copy_waiting(concert_id, users, tokens, waiting_until, poll_after)
+            else:
+                for start in range(0, len(users), BULK_CHUNK):
+                    chunk = tokens[start : start + BULK_CHUNK]
+                    QueuePass.objects.bulk_create(
+                        QueuePass(
+                            token=token,
+                            concert_id=concert_id,
+                            user_id=user_id,
+                            status=WAITING,
+                            prequeue=False,
+                            poll_after=poll_after,
+                            expires_at=waiting_until,
+                        )
+                        for token, user_id in zip(chunk, users[start : start + BULK_CHUNK], strict=True)
+                    )
+                    QueuePass.objects.filter(token__in=chunk).update(order_key=F("pk"))
+        return tokens
+
+    @staticmethod
+    def _copy_waiting(
+        concert_id: int,
+        users: list[int],
+        tokens: list[uuid.UUID],
+        waiting_until: dt.datetime,
+        poll_after: int,
+    ) -> None:
+        """COPY the passes in, with ids taken from the id sequence beforehand: no second
+        write to set the order keys (and no dead rows left behind by one)."""
+        table = QueuePass._meta.db_table
+        columns = ", ".join(_COPY_COLUMNS)
+        created = timezone.now()  # as auto_now_add stamps a joined pass
+        with connection.cursor() as cursor, connection.wrap_database_errors:
+            cursor.execute(
+                "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)", [table, len(users)]
+            )
+            # Sorted: whatever order the values came back in, the users keep theirs.
+            ids = sorted(row[0] for row in cursor.fetchall())
+            with cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
+                for pk, token, user_id in zip(ids, tokens, users, strict=True):
+                    copy.write_row(
+                        (
+                            pk,
+                            token,
+                            concert_id,
+                            user_id,
+                            WAITING.value,
+                            pk,
+                            False,
+                            poll_after,
+                            waiting_until,
+                            created,
+                            "",
+                        )
+                    )
 
     # --- helpers -------------------------------------------------------------
     @staticmethod

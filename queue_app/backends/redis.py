@@ -33,7 +33,8 @@ crashed first join left out.
 Times are epoch microseconds (exact in a double and a zset score), always taken
 from the caller's ``now``; never Redis TIME, so tests can move the clock.
 
-Scripts (all but `poll` share the `_LUA_PRELUDE` helpers and the concert's 8 keys):
+Scripts, in lua/<name>.lua (all but `poll` start with the helpers of `prelude.lua` and
+get the concert's 8 keys):
     poll          the pass and its rank, and the idle deadline pushed out, in one round trip
                   (the token's concert comes from the process's copy of its mapping)
     join          dedup on the users hash; end a lapsed pass; new pass at the back
@@ -66,7 +67,8 @@ import datetime as dt
 import functools
 import threading
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
+from importlib import resources
 from typing import Any, TypeVar
 
 import redis
@@ -74,7 +76,7 @@ from django.conf import settings
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
-from queue_app.backends.base import WAITING, Admission, PassRecord, TickResult
+from queue_app.backends.base import ACTIVE, WAITING, Admission, PassRecord, TickResult
 from queue_app.backends.database import prequeue_order
 from queue_app.exceptions import QueueUnavailable
 
@@ -90,296 +92,39 @@ TOKEN_CACHE_SIZE = 100_000
 # Most passes one script call ends or deletes: bounds how long Redis is blocked (~50 ms).
 SWEEP_CHUNK = 2000
 DRAW_ATTEMPTS = 5
+# Passes per pipeline in a bulk load.
+BULK_CHUNK = 5000
 
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 _MICROSECOND = dt.timedelta(microseconds=1)
 
 
-_LUA_PRELUDE = """
-local WAIT, PRE, DEADLINE, ACTIVE_Z = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
-local USERS, SEQ, ENDED, LOW = KEYS[5], KEYS[6], KEYS[7], KEYS[8]
--- Pass hashes are named from the token, so they cannot be declared up front; they
--- share the concert's hash tag (same slot), so derive their prefix from a declared key.
-local PASS = string.sub(WAIT, 1, -5) .. 'pass:'
+_LUA_DIR = resources.files(__package__).joinpath("lua")
 
-local function is_live(status)
-  return status == 'WAITING' or status == 'ACTIVE'
-end
 
--- End a pass: out of every index, marked EXPIRED, kept (with a TTL) for the 410.
-local function end_pass(token, now_s, reason, retention)
-  local key = PASS .. token
-  local user = redis.call('HGET', key, 'user_id')
-  redis.call('HSET', key, 'status', 'EXPIRED', 'ended_at', now_s, 'end_reason', reason)
-  redis.call('EXPIRE', key, retention)
-  redis.call('ZREM', WAIT, token)
-  redis.call('ZREM', PRE, token)
-  redis.call('ZREM', DEADLINE, token)
-  redis.call('ZREM', ACTIVE_Z, token)
-  if user and redis.call('HGET', USERS, user) == token then
-    redis.call('HDEL', USERS, user)
-  end
-  redis.call('ZADD', ENDED, now_s, token)
-end
+def _lua(name: str) -> str:
+    """A script's source, from lua/<name>.lua next to this module (read once, at import)."""
+    return _LUA_DIR.joinpath(f"{name}.lua").read_text(encoding="utf-8")
 
-local function activate(token, now_s, until_s)
-  redis.call('HSET', PASS .. token, 'status', 'ACTIVE', 'expires_at', until_s, 'activated_at', now_s)
-  redis.call('ZREM', WAIT, token)
-  redis.call('ZREM', DEADLINE, token)
-  redis.call('ZADD', ACTIVE_Z, until_s, token)
-end
 
--- Up to n admissible passes from the front of the line (undrawn pre-queue passes and
--- idle ones not yet swept are skipped), looking no deeper than rank `last` if given.
-local function front(n, now, last)
-  local picked = {}
-  if n <= 0 then return picked end
-  local check_pre = redis.call('ZCARD', PRE) > 0
-  local start, chunk = 0, math.min(math.max(n, 100), 5000)
-  while #picked < n do
-    local stop = start + chunk - 1
-    if last and stop > last then stop = last end
-    if last and start > last then break end
-    local batch = redis.call('ZRANGE', WAIT, start, stop)
-    if #batch == 0 then break end
-    for _, token in ipairs(batch) do
-      if not (check_pre and redis.call('ZSCORE', PRE, token)) then
-        local deadline = redis.call('ZSCORE', DEADLINE, token)
-        if deadline and tonumber(deadline) > now then
-          picked[#picked + 1] = token
-          if #picked >= n then break end
-        end
-      end
-    end
-    start = stop + 1
-  end
-  return picked
-end
-"""
-
-# ARGV: now, retention, token, user_id, prequeue, waiting_until, poll_after, concert_id
-# -> {created, token, lapsed_token or '', field, value, ...}
-_JOIN = """
-local now_s, retention = ARGV[1], ARGV[2]
-local now = tonumber(now_s)
-local token, user, prequeue, until_s, poll_after, concert = ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7], ARGV[8]
-local lapsed = ''
-local current = redis.call('HGET', USERS, user)
-if current then
-  local key = PASS .. current
-  local status = redis.call('HGET', key, 'status')
-  if is_live(status) then
-    if tonumber(redis.call('HGET', key, 'expires_at')) > now then
-      local reply = {0, current, ''}
-      for _, v in ipairs(redis.call('HGETALL', key)) do reply[#reply + 1] = v end
-      return reply
-    end
-    -- Past its expiry (no sweep yet): it ends now and the new pass goes to the back.
-    end_pass(current, now_s, 'lapsed', retention)
-    lapsed = current
-  else
-    redis.call('HDEL', USERS, user)
-  end
-end
-local seq = redis.call('INCR', SEQ)
-local key = PASS .. token
-local order_key = seq
-if prequeue == '1' then order_key = '' end
-redis.call('HSET', key, 'concert_id', concert, 'user_id', user, 'status', 'WAITING', 'arrival', seq,
-  'order_key', order_key, 'prequeue', prequeue, 'poll_after', poll_after, 'expires_at', until_s,
-  'created_at', now_s)
--- An undrawn pass waits at its arrival place (it counts in positions) but is not admissible.
-redis.call('ZADD', WAIT, seq, token)
-if prequeue == '1' then redis.call('ZADD', PRE, seq, token) end
-redis.call('ZADD', DEADLINE, until_s, token)
-redis.call('HSET', USERS, user, token)
-local reply = {1, token, lapsed}
-for _, v in ipairs(redis.call('HGETALL', key)) do reply[#reply + 1] = v end
-return reply
-"""
-
-# ARGV: now, token, cap, active_until -> the pass's fields if it is (already or now) ACTIVE, else nil
-_ADMIT_THROUGH = """
-local now_s, token, cap, until_s = ARGV[1], ARGV[2], tonumber(ARGV[3]), ARGV[4]
-local now = tonumber(now_s)
-local key = PASS .. token
-local status = redis.call('HGET', key, 'status')
-if status == 'ACTIVE' and tonumber(redis.call('HGET', key, 'expires_at')) > now then
-  -- Someone who joined just behind it admitted it with themselves: report it as admitted.
-  return redis.call('HGETALL', key)
-end
-if cap <= 0 or status ~= 'WAITING' or redis.call('HGET', key, 'prequeue') ~= '0' then
-  return false
-end
-local rank = redis.call('ZRANK', WAIT, token)
--- At least `cap` waiting ahead: the line is longer than the room.
-if not rank or rank >= cap then return false end
-local room = cap - redis.call('ZCOUNT', ACTIVE_Z, '(' .. now_s, '+inf')
-if room <= 0 then return false end
-local picked = front(room + 1, now, rank)
-if #picked > room then return false end
-for _, t in ipairs(picked) do activate(t, now_s, until_s) end
-if redis.call('HGET', key, 'status') ~= 'ACTIVE' then return false end
-return redis.call('HGETALL', key)
-"""
+# The scripts; each file's head comment gives its ARGV and reply. All but poll.lua are
+# registered behind prelude.lua's helpers and receive the concert's keys (_KEY_NAMES).
+_LUA_PRELUDE = _lua("prelude")
+_POLL = _lua("poll")
+_JOIN = _lua("join")
+_ADMIT_THROUGH = _lua("admit_through")
+_TOUCH = _lua("touch")
+_LEAVE = _lua("leave")
+_END = _lua("end")
+_TICK = _lua("tick")
+_ADMIT_NOW = _lua("admit_now")
+_DRAW = _lua("draw")
+_EXTEND = _lua("extend")
+_EXPIRE_ALL = _lua("expire_all")
+_PURGE = _lua("purge")
 
 # The pass fields a PassRecord needs, in the order the poll script returns them.
 _RECORD_FIELDS = ("concert_id", "user_id", "status", "order_key", "prequeue", "poll_after", "expires_at")
-
-# KEYS: the concert's wait and deadline zsets, the pass hash. ARGV: token, now, idle floor (µs),
-# then _RECORD_FIELDS -> {rank or -1, value, ...}, or nil if the pass is gone.
-# One round trip, whatever the line's length. A live WAITING pass is also kept alive here, as
-# `touch` would with the advice it was last given (the deadline goes out to now + idle span when
-# that moves it by a third of the span or more; the span mirrors `selectors.idle_span`), so most
-# polls need no second call: Python touches again only when the new advice differs.
-_POLL = """
-local values = redis.call('HMGET', KEYS[3], unpack(ARGV, 4))
-if not values[3] then return false end
-local rank = redis.call('ZRANK', KEYS[1], ARGV[1])
-if values[3] == 'WAITING' then
-  local now, expires = tonumber(ARGV[2]), tonumber(values[7])
-  if expires > now then
-    local span = math.max(tonumber(ARGV[3]), 3000000 * tonumber(values[6]))
-    if now + span - expires >= span / 3 then
-      values[7] = string.format('%.0f', now + span)
-      redis.call('HSET', KEYS[3], 'expires_at', values[7])
-      redis.call('ZADD', KEYS[2], values[7], ARGV[1])
-    end
-  end
-end
-local reply = {rank or -1}
-for i = 1, #values do reply[i + 1] = values[i] or '' end
-return reply
-"""
-
-# ARGV: token, waiting_until, poll_after
-_TOUCH = """
-local key = PASS .. ARGV[1]
-if redis.call('HGET', key, 'status') ~= 'WAITING' then return 0 end
-redis.call('HSET', key, 'expires_at', ARGV[2], 'poll_after', ARGV[3])
-redis.call('ZADD', DEADLINE, ARGV[2], ARGV[1])
-return 1
-"""
-
-# ARGV: now, retention, token, user_id -> 1 if ended
-_LEAVE = """
-local key = PASS .. ARGV[3]
-if redis.call('HGET', key, 'user_id') ~= ARGV[4] or not is_live(redis.call('HGET', key, 'status')) then
-  return 0
-end
-end_pass(ARGV[3], ARGV[1], 'left', ARGV[2])
-return 1
-"""
-
-# ARGV: now, retention, user_id, reason -> the ended token, or nil
-_END = """
-local token = redis.call('HGET', USERS, ARGV[3])
-if not token then return false end
-if not is_live(redis.call('HGET', PASS .. token, 'status')) then
-  redis.call('HDEL', USERS, ARGV[3])
-  return false
-end
-end_pass(token, ARGV[1], ARGV[4], ARGV[2])
-return token
-"""
-
-# ARGV: now, retention, admit, batch, cap, active_until, limit
-# -> {admitted, idle_expired, active_expired, waiting, active, more, ended token, ...}
-# Ends at most `limit` passes of each kind per call, so a mass expiry never blocks Redis for
-# long; while `more` is set the caller calls again, and admission runs only in the call that
-# finds the sweep complete.
-_TICK = """
-local now_s, retention, limit = ARGV[1], ARGV[2], tonumber(ARGV[7])
-local now = tonumber(now_s)
-local ended = {}
-local idle = redis.call('ZRANGEBYSCORE', DEADLINE, '-inf', now_s, 'LIMIT', 0, limit)
-for _, t in ipairs(idle) do end_pass(t, now_s, 'idle', retention); ended[#ended + 1] = t end
-local lapsed = redis.call('ZRANGEBYSCORE', ACTIVE_Z, '-inf', now_s, 'LIMIT', 0, limit)
-for _, t in ipairs(lapsed) do end_pass(t, now_s, 'lapsed', retention); ended[#ended + 1] = t end
-local more = 0
-if #idle == limit or #lapsed == limit then more = 1 end
-local active = redis.call('ZCOUNT', ACTIVE_Z, '(' .. now_s, '+inf')
-local admitted = 0
-if more == 0 and ARGV[3] == '1' then
-  local picked = front(math.min(tonumber(ARGV[4]), tonumber(ARGV[5]) - active), now, nil)
-  for _, t in ipairs(picked) do activate(t, now_s, ARGV[6]) end
-  admitted = #picked
-end
-local reply = {admitted, #idle, #lapsed, redis.call('ZCARD', WAIT), active + admitted, more}
-for _, t in ipairs(ended) do reply[#reply + 1] = t end
-return reply
-"""
-
-# ARGV: now, count, cap, active_until -> admitted
-_ADMIT_NOW = """
-local now_s = ARGV[1]
-local room = tonumber(ARGV[3]) - redis.call('ZCOUNT', ACTIVE_Z, '(' .. now_s, '+inf')
-local picked = front(math.min(tonumber(ARGV[2]), room), tonumber(now_s), nil)
-for _, t in ipairs(picked) do activate(t, now_s, ARGV[4]) end
-return #picked
-"""
-
-# ARGV: the undrawn tokens in drawn order -> number drawn, or -1 if the pre-queue
-# changed since Python read it (someone arrived: read again and redraw).
-_DRAW = """
-local n = #ARGV
-local present = 0
-for i = 1, n do
-  if redis.call('ZSCORE', PRE, ARGV[i]) then present = present + 1 end
-end
-if present ~= redis.call('ZCARD', PRE) then return -1 end
--- Below every key handed out so far, so a later draw (opening moved) still goes first.
-local first = tonumber(redis.call('GET', LOW) or '0')
-for i = 1, n do
-  local token = ARGV[i]
-  if redis.call('ZSCORE', PRE, token) then
-    local order_key = first - n + i - 1
-    redis.call('ZADD', WAIT, order_key, token)
-    redis.call('ZREM', PRE, token)
-    redis.call('HSET', PASS .. token, 'order_key', order_key)
-  end
-end
-redis.call('SET', LOW, first - n)
-return present
-"""
-
-# ARGV: now, user_id, until -> 1 if pushed out
-_EXTEND = """
-local token = redis.call('HGET', USERS, ARGV[2])
-if not token then return 0 end
-local key = PASS .. token
-if redis.call('HGET', key, 'status') ~= 'ACTIVE' then return 0 end
-local expires = tonumber(redis.call('HGET', key, 'expires_at'))
-if expires <= tonumber(ARGV[1]) or expires >= tonumber(ARGV[3]) then return 0 end
-redis.call('HSET', key, 'expires_at', ARGV[3])
-redis.call('ZADD', ACTIVE_Z, ARGV[3], token)
-return 1
-"""
-
-# ARGV: now, retention, limit -> the ended tokens (at most `limit`: the caller calls again)
-_EXPIRE_ALL = """
-local limit = tonumber(ARGV[3])
-local ended = redis.call('ZRANGE', WAIT, 0, limit - 1)
-if #ended < limit then
-  for _, t in ipairs(redis.call('ZRANGE', ACTIVE_Z, 0, limit - #ended - 1)) do ended[#ended + 1] = t end
-end
-for _, t in ipairs(ended) do end_pass(t, ARGV[1], 'staff', ARGV[2]) end
-return ended
-"""
-
-# ARGV: ended_before, limit -> {1 if the concert holds nothing any more else 0, purged token, ...}
-_PURGE = """
-local tokens = redis.call('ZRANGEBYSCORE', ENDED, '-inf', '(' .. ARGV[1], 'LIMIT', 0, tonumber(ARGV[2]))
-for _, t in ipairs(tokens) do
-  redis.call('DEL', PASS .. t)
-  redis.call('ZREM', ENDED, t)
-end
-local held = redis.call('ZCARD', WAIT) + redis.call('ZCARD', ACTIVE_Z) + redis.call('ZCARD', ENDED)
-local reply = {0}
-if held == 0 then reply[1] = 1 end
-for _, t in ipairs(tokens) do reply[#reply + 1] = t end
-return reply
-"""
 
 
 def _us(moment: dt.datetime) -> str:
@@ -698,7 +443,76 @@ class RedisBackend:
                 self._forget_concert_if_empty(concert_id)
         return purged
 
+    def bulk_load_waiting(
+        self,
+        *,
+        concert_id: int,
+        user_ids: Sequence[int],
+        now: dt.datetime,
+        waiting_until: dt.datetime,
+        poll_after: int,
+    ) -> list[uuid.UUID]:
+        """The keys `join.lua` writes, pipelined in chunks rather than one script per pass.
+        The arrival numbers are taken in one INCRBY first, so the passes go behind everyone
+        who joined before, in the given order; the concert is added to the set last, as a
+        join does (see the module docstring)."""
+        users = [int(user_id) for user_id in user_ids]
+        if len(set(users)) != len(users):
+            raise ValueError("bulk_load_waiting: user_ids must be distinct")
+        tokens = [uuid.uuid4() for _ in users]
+        if not users:
+            return tokens
+        keys = dict(zip(_KEY_NAMES, _keys(concert_id), strict=True))
+        self._refuse_live_users(concert_id, keys["users"], users)
+        first = self.client.incrby(keys["seq"], len(users)) - len(users) + 1
+        until, created = _us(waiting_until), _us(now)
+        for start in range(0, len(users), BULK_CHUNK):
+            pipe = self.client.pipeline(transaction=False)
+            waits, deadlines, owners = {}, {}, {}
+            for offset, (token, user_id) in enumerate(
+                zip(tokens[start : start + BULK_CHUNK], users[start : start + BULK_CHUNK], strict=True)
+            ):
+                key, seq = str(token), first + start + offset
+                pipe.hset(
+                    _pass_key(concert_id, key),
+                    mapping={
+                        "concert_id": concert_id,
+                        "user_id": user_id,
+                        "status": WAITING.value,
+                        "arrival": seq,
+                        "order_key": seq,
+                        "prequeue": "0",
+                        "poll_after": poll_after,
+                        "expires_at": until,
+                        "created_at": created,
+                    },
+                )
+                pipe.set(TOKEN_KEY.format(token=key), concert_id)
+                waits[key], deadlines[key], owners[user_id] = seq, int(until), key
+            pipe.zadd(keys["wait"], waits)
+            pipe.zadd(keys["deadline"], deadlines)
+            pipe.hset(keys["users"], mapping=owners)
+            pipe.execute()
+        self.client.sadd(CONCERTS_KEY, concert_id)
+        return tokens
+
     # --- helpers -------------------------------------------------------------------
+    def _refuse_live_users(self, concert_id: int, users_key: str, users: list[int]) -> None:
+        """ValueError, before anything is written, if any of ``users`` holds a live pass."""
+        if not self.client.hlen(users_key):
+            return
+        for start in range(0, len(users), BULK_CHUNK):
+            chunk = users[start : start + BULK_CHUNK]
+            held = [(u, t) for u, t in zip(chunk, self.client.hmget(users_key, chunk), strict=True) if t]
+            if not held:
+                continue
+            pipe = self.client.pipeline(transaction=False)
+            for _, token in held:
+                pipe.hget(_pass_key(concert_id, token), "status")
+            live = [u for (u, _), status in zip(held, pipe.execute(), strict=True) if status in (WAITING, ACTIVE)]
+            if live:
+                raise ValueError(f"bulk_load_waiting: users {live[:10]} already hold a live pass")
+
     def _concert_of(self, token: uuid.UUID) -> str | None:
         """The token's concert: the process's copy, else the global mapping (then copied).
         The one read outside a script: the token alone does not name the concert's slot."""

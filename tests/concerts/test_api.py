@@ -4,7 +4,7 @@ import pytest
 from django.utils import timezone
 
 from concerts.models import Reservation
-from tests.config.test_errors import assert_problem
+from tests.core.test_errors import assert_problem
 from tests.factories import ConcertFactory, admit, make_performance
 
 pytestmark = pytest.mark.django_db

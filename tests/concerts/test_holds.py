@@ -3,19 +3,17 @@
 from __future__ import annotations
 
 import datetime as dt
-import threading
 from collections import Counter
-from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import time_machine
-from django.db import connection
 from django.utils import timezone
 from rest_framework.test import APIClient
 
 from concerts import selectors, services
 from concerts.models import Performance, Reservation
-from tests.config.test_errors import assert_problem
+from tests.concurrency import raise_first_error, run_concurrently
+from tests.core.test_errors import assert_problem
 from tests.factories import ConcertFactory, UserFactory, admit, make_performance
 
 pytestmark = pytest.mark.django_db
@@ -176,17 +174,11 @@ def test_list_retrieve_and_release_are_owner_only(performance):
 def test_hundred_threads_on_one_seat_one_winner():
     performance = make_performance(ConcertFactory())
     clients = [fan(performance.concert) for _ in range(100)]
-    barrier = threading.Barrier(100)
 
-    def attempt(client):
-        barrier.wait()
-        try:
-            return hold(client, performance, 7).status_code
-        finally:
-            connection.close()
+    def attempt(i):
+        return hold(clients[i], performance, 7).status_code
 
-    with ThreadPoolExecutor(100) as pool:
-        codes = Counter(pool.map(attempt, clients))
+    codes = Counter(raise_first_error(run_concurrently(100, attempt)))
     assert codes == {201: 1, 409: 99}
     assert Reservation.objects.filter(seat__number=7, status="HELD").count() == 1
 
@@ -196,15 +188,11 @@ def test_two_hundred_users_on_fifty_seats():
     performance = make_performance(ConcertFactory())
     clients = [fan(performance.concert) for _ in range(200)]
 
-    def attempt(pair):
-        index, client = pair
-        try:
-            return [hold(client, performance, (index * 7 + k) % 50 + 1).status_code for k in range(3)]
-        finally:
-            connection.close()
+    def attempt(index):
+        return [hold(clients[index], performance, (index * 7 + k) % 50 + 1).status_code for k in range(3)]
 
-    with ThreadPoolExecutor(32) as pool:
-        codes = Counter(code for result in pool.map(attempt, enumerate(clients)) for code in result)
+    results = raise_first_error(run_concurrently(len(clients), attempt, workers=32))
+    codes = Counter(code for result in results for code in result)
     assert codes[201] == 50 and codes[201] + codes[409] == 600
     live = Reservation.objects.filter(performance=performance, status="HELD")
     assert live.count() == 50
@@ -216,17 +204,11 @@ def test_one_user_firing_ten_holds_at_once_gets_at_most_the_limit(settings):
     settings.MAX_HOLDS_PER_USER = 4
     performance = make_performance(ConcertFactory())
     client = fan(performance.concert)
-    barrier = threading.Barrier(10)
 
-    def attempt(seat):
-        barrier.wait()
-        try:
-            return hold(client, performance, seat).status_code
-        finally:
-            connection.close()
+    def attempt(i):
+        return hold(client, performance, i + 1).status_code
 
-    with ThreadPoolExecutor(10) as pool:
-        codes = Counter(pool.map(attempt, range(1, 11)))
+    codes = Counter(raise_first_error(run_concurrently(10, attempt)))
     assert codes == {201: 4, 409: 6}
     assert Reservation.objects.filter(user=client.user, status="HELD").count() == 4
 
@@ -251,28 +233,16 @@ def test_sweeper_racing_a_new_hold_on_the_same_seat_never_expires_the_new_one(se
     old_holder, new_holder = fan(performance.concert), fan(performance.concert)
     hold(old_holder, performance, 3)
     later = timezone.now() + dt.timedelta(seconds=2)
-    barrier = threading.Barrier(2)
 
-    def sweep(_):
-        barrier.wait()
-        try:
-            return services.holds_sweep()
-        finally:
-            connection.close()
-
-    def take(_):
-        barrier.wait()
-        try:
-            return hold(new_holder, performance, 3).status_code
-        finally:
-            connection.close()
+    def race(i):
+        # Both in flight at once: the sweeper, and a new hold on the lapsed seat.
+        return services.holds_sweep() if i == 0 else hold(new_holder, performance, 3).status_code
 
     for _ in range(3):
         # One clock for both threads: the old hold has lapsed for the sweeper and the taker alike.
-        with time_machine.travel(later), ThreadPoolExecutor(2) as pool:
-            swept, code = pool.submit(sweep, 0), pool.submit(take, 0)
-            swept.result()
-            assert code.result() == 201
+        with time_machine.travel(later):
+            _swept, code = raise_first_error(run_concurrently(2, race))
+            assert code == 201
         new = Reservation.objects.filter(seat__number=3, seat__performance=performance).order_by("-pk").first()
         assert new.user_id == new_holder.user.pk and new.status == "HELD"
         Reservation.objects.filter(pk=new.pk).update(user=old_holder.user)  # set up the next round
@@ -288,17 +258,7 @@ def test_two_sweepers_at_once_expire_each_hold_once():
         Reservation(user=user, performance=performance, seat=seat, price=seat.price, held_until=past)
         for seat in performance.seats.all()
     )
-    barrier = threading.Barrier(2)
-
-    def sweep(_):
-        barrier.wait()
-        try:
-            return services.holds_sweep(batch_size=7)
-        finally:
-            connection.close()
-
-    with ThreadPoolExecutor(2) as pool:
-        counts = list(pool.map(sweep, range(2)))
+    counts = raise_first_error(run_concurrently(2, lambda i: services.holds_sweep(batch_size=7)))
     assert sum(counts) == 50
     assert Reservation.objects.filter(status="EXPIRED").count() == 50
 

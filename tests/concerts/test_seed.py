@@ -24,6 +24,12 @@ def test_seed_demo_is_idempotent_and_rolls_forward():
     soon = Concert.objects.get(booking_opens_at__isnull=False)
     assert timezone.now() < soon.booking_opens_at <= timezone.now() + dt.timedelta(minutes=10)
 
+    # Every run moves the pre-queue concert's opening a few minutes ahead again, even before it opened.
+    with time_machine.travel(soon.booking_opens_at - dt.timedelta(minutes=1), tick=False):
+        call_command("seed_demo")
+        soon.refresh_from_db()
+        assert soon.booking_opens_at >= timezone.now() + dt.timedelta(minutes=4)
+
     # Two months later the same database still offers dates in the coming month.
     with time_machine.travel(timezone.now() + dt.timedelta(days=60), tick=False):
         assert all(not selectors.bookable_performances(concert=c).exists() for c in Concert.objects.all())

@@ -86,7 +86,7 @@ def in_seconds(seconds: float) -> dt.datetime:
 
 def shot(page, name: str, *, docs: bool = False, full_page: bool = True) -> Path:
     """A PNG of the page in test-artifacts/ (gitignored). With ENCORE_SCREENSHOTS=1 the
-    ``docs`` ones also refresh docs/screenshots/, the set the README shows."""
+    ``docs`` ones also refresh docs/screenshots/, the set docs/architecture.md shows."""
     if not re.fullmatch(r"[0-9a-z-]+", name):
         raise ValueError(name)
     ARTIFACTS.mkdir(parents=True, exist_ok=True)

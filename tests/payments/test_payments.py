@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
-import threading
 from collections import Counter
-from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import time_machine
 from django.core import mail
-from django.db import connection
 from django.utils import timezone
 from rest_framework.test import APIClient
 
@@ -19,7 +16,8 @@ from concerts.models import Reservation
 from payments import outbox, services
 from payments.models import OutboxEmail, Payment
 from tests.concerts.test_holds import fan, hold
-from tests.config.test_errors import assert_problem
+from tests.concurrency import raise_first_error, run_concurrently
+from tests.core.test_errors import assert_problem
 from tests.factories import ConcertFactory, UserFactory, make_performance
 from wallet import services as wallet_services
 from wallet.models import LedgerEntry, Wallet
@@ -172,17 +170,7 @@ def test_two_holds_with_money_for_one_exactly_one_paid():
     client = fan(performance.concert)
     fund(client.user, 150_000)
     ids = [hold(client, performance, n).json()["id"] for n in (1, 2)]  # 150,000 each
-    barrier = threading.Barrier(2)
-
-    def attempt(reservation_id):
-        barrier.wait()
-        try:
-            return pay(client, reservation_id).status_code
-        finally:
-            connection.close()
-
-    with ThreadPoolExecutor(2) as pool:
-        codes = Counter(pool.map(attempt, ids))
+    codes = Counter(raise_first_error(run_concurrently(len(ids), lambda i: pay(client, ids[i]).status_code)))
     assert codes == {201: 1, 409: 1}
     assert Wallet.objects.get(user=client.user).balance == 0
     assert Reservation.objects.filter(status="CONFIRMED").count() == 1
@@ -196,28 +184,15 @@ def test_payment_racing_the_lapse_and_the_sweeper_is_paid_or_expired_never_both(
         client = fan(performance.concert)
         fund(client.user, 500_000)
         reservation_id = hold(client, performance, round_ + 1).json()["id"]
-        barrier = threading.Barrier(2)
 
-        def sweep(barrier=barrier):
-            barrier.wait()
-            try:
-                return concert_services.holds_sweep()
-            finally:
-                connection.close()
-
-        def attempt(barrier=barrier, client=client, reservation_id=reservation_id):
-            barrier.wait()
-            try:
-                return pay(client, reservation_id).status_code
-            finally:
-                connection.close()
+        def race(i, client=client, reservation_id=reservation_id):
+            # Both in flight at once: the sweeper, and the payment of the hold about to lapse.
+            return concert_services.holds_sweep() if i == 0 else pay(client, reservation_id).status_code
 
         # Around the lapse: half the rounds just before it, half just after.
         at = timezone.now() + dt.timedelta(milliseconds=900 if round_ % 2 else 1100)
-        with time_machine.travel(at), ThreadPoolExecutor(2) as pool:
-            swept, paid = pool.submit(sweep), pool.submit(attempt)
-            swept.result()
-            code = paid.result()
+        with time_machine.travel(at):
+            _swept, code = raise_first_error(run_concurrently(2, race))
         reservation = Reservation.objects.get(pk=reservation_id)
         balance = Wallet.objects.get(user=client.user).balance
         if code == 201:
@@ -235,17 +210,11 @@ def test_concurrent_cancel_clicks_refund_once(performance):
     fund(client.user, 500_000)
     reservation = hold(client, performance, 9).json()
     pay(client, reservation["id"])
-    barrier = threading.Barrier(5)
 
     def attempt(_):
-        barrier.wait()
-        try:
-            return client.delete(f"/api/v1/reservations/{reservation['id']}").status_code
-        finally:
-            connection.close()
+        return client.delete(f"/api/v1/reservations/{reservation['id']}").status_code
 
-    with ThreadPoolExecutor(5) as pool:
-        codes = Counter(pool.map(attempt, range(5)))
+    codes = Counter(raise_first_error(run_concurrently(5, attempt)))
     assert codes == {204: 1, 409: 4}
     assert LedgerEntry.objects.filter(kind="REFUND").count() == 1
     assert Wallet.objects.get(user=client.user).balance == 500_000
@@ -280,17 +249,7 @@ def test_two_dispatchers_at_once_send_each_email_once(performance):
         OutboxEmail.objects.create(
             key=f"test:{user.pk}", to=user.email, subject="hi", text="hi", next_attempt_at=timezone.now()
         )
-    barrier = threading.Barrier(2)
-
-    def dispatch(_):
-        barrier.wait()
-        try:
-            return outbox.outbox_dispatch()
-        finally:
-            connection.close()
-
-    with ThreadPoolExecutor(2) as pool:
-        sent = sum(pool.map(dispatch, range(2)))
+    sent = sum(raise_first_error(run_concurrently(2, lambda i: outbox.outbox_dispatch())))
     assert sent == 20
     assert len(mail.outbox) == 20
     assert OutboxEmail.objects.filter(status="SENT").count() == 20

@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
-import threading
 import uuid
-from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import redis as redis_lib
 import time_machine
-from django.db import connection
 from django.utils import timezone
 from rest_framework.test import APIClient
 
@@ -19,7 +16,8 @@ from queue_app.backends import get_backend
 from queue_app.backends.database import prequeue_order
 from queue_app.models import ConcertQueue
 from queue_app.selectors import queue_config_cache_clear
-from tests.config.test_errors import assert_problem
+from tests.concurrency import raise_first_error, run_concurrently
+from tests.core.test_errors import assert_problem
 from tests.factories import ConcertFactory, UserFactory, make_performance
 from tests.queue_app.conftest import TEST_REDIS_URL
 
@@ -115,18 +113,12 @@ def test_fifty_concurrent_joins_of_one_user_make_one_pass(queue_backend):
     concert = ConcertFactory()
     set_queue(concert, max_active=0)
     user = UserFactory()
-    barrier = threading.Barrier(50)
 
     def attempt(_):
-        barrier.wait()
-        try:
-            res = join(user, concert)
-            return res.status_code, res.json()["token"]
-        finally:
-            connection.close()
+        res = join(user, concert)
+        return res.status_code, res.json()["token"]
 
-    with ThreadPoolExecutor(50) as pool:
-        results = list(pool.map(attempt, range(50)))
+    results = raise_first_error(run_concurrently(50, attempt))
     assert {token for _, token in results} == {results[0][1]}
     assert sorted(code for code, _ in results) == [200] * 49 + [201]
     assert get_backend().counts(concert_id=concert.pk, now=timezone.now()) == (1, 0)
@@ -139,14 +131,10 @@ def test_fifo_of_500_concurrent_joiners(queue_backend, settings):
     set_queue(concert, max_active=0)
     users = [UserFactory() for _ in range(500)]
 
-    def attempt(user):
-        try:
-            return join(user, concert).json()["token"]
-        finally:
-            connection.close()
+    def attempt(i):
+        return join(users[i], concert).json()["token"]
 
-    with ThreadPoolExecutor(16) as pool:
-        tokens = list(pool.map(attempt, users))
+    tokens = raise_first_error(run_concurrently(len(users), attempt, workers=16))
     positions = {t: status_of(t).json()["position"] for t in tokens}
     assert sorted(positions.values()) == list(range(1, 501))
     # Admission follows the line exactly: each batch is the next 100 positions.
@@ -187,18 +175,9 @@ def test_two_ticks_at_once_never_exceed_cap_or_admit_twice(queue_backend):
     concert = ConcertFactory()
     _, tokens = fill_line(concert, 60)
     set_queue(concert, max_active=25, admit_batch=20)
-    barrier = threading.Barrier(2)
-
-    def tick(_):
-        barrier.wait()
-        try:
-            return services.queue_tick(concert_id=concert.pk).admitted
-        finally:
-            connection.close()
 
     for _ in range(3):
-        with ThreadPoolExecutor(2) as pool:
-            admitted = list(pool.map(tick, range(2)))
+        admitted = raise_first_error(run_concurrently(2, lambda i: services.queue_tick(concert_id=concert.pk).admitted))
         waiting, active = get_backend().counts(concert_id=concert.pk, now=timezone.now())
         assert active <= 25
         assert waiting + active == 60
@@ -345,17 +324,7 @@ def test_burst_on_an_empty_concert_activates_exactly_the_cap(queue_backend):
     concert = ConcertFactory()
     set_queue(concert, max_active=5)
     users = [UserFactory() for _ in range(20)]
-    barrier = threading.Barrier(20)
-
-    def attempt(user):
-        barrier.wait()
-        try:
-            return join(user, concert).json()
-        finally:
-            connection.close()
-
-    with ThreadPoolExecutor(20) as pool:
-        bodies = list(pool.map(attempt, users))
+    bodies = raise_first_error(run_concurrently(len(users), lambda i: join(users[i], concert).json()))
     assert sum(b["status"] == "ACTIVE" for b in bodies) == 5
     waiting = sorted(status_of(b["token"]).json()["position"] for b in bodies if b["status"] == "WAITING")
     assert waiting == list(range(1, 16))

@@ -17,7 +17,7 @@ from queue_app.backends.base import ACTIVE, EXPIRED, WAITING, Admission
 from queue_app.backends.database import prequeue_order
 from queue_app.backends.redis import RedisBackend
 from queue_app.exceptions import QueueUnavailable
-from tests.config.test_errors import assert_problem
+from tests.core.test_errors import assert_problem
 from tests.queue_app import conftest
 
 CONCERT = 7

@@ -4,7 +4,8 @@ import pytest
 from django.conf import settings
 from django.db import connection
 
-from tests.reliability.procs import Processes, base_env
+from tests.reliability.procs import base_env
+from tools.procs import Processes
 
 
 @pytest.fixture

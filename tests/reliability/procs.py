@@ -1,9 +1,9 @@
-"""Real processes for the fault tests: the app's own commands and a small WSGI
-server in subprocesses, a TCP proxy that can cut PostgreSQL away, a throwaway
-Redis, a row lock held from another connection, and plain HTTP calls.
+"""Real processes for the fault tests: the app in a small WSGI server subprocess, a
+TCP proxy that can cut PostgreSQL away, a throwaway Redis, a row lock held from
+another connection, and plain HTTP calls.
 
-Every process started here is tracked by `Processes` and killed (by its own pid,
-or its own process group for the ones started in a new session) when the test
+Ports, waiting and process tracking come from `tools.procs`: every process started
+is tracked by its `Processes` and killed (its whole process group) when the test
 ends, whatever happened.
 """
 
@@ -13,49 +13,16 @@ import contextlib
 import json
 import os
 import shutil
-import signal
 import socket
-import subprocess
-import sys
 import threading
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 
 import psycopg
 
-REPO = Path(__file__).resolve().parents[2]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def wait_until(predicate: Callable[[], object], *, timeout: float, interval: float = 0.05, what: str = "") -> object:
-    """Poll ``predicate`` until it returns something truthy; fail after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what or predicate}")
-        time.sleep(interval)
-
-
-def database_url(settings_dict: dict, *, host: str | None = None, port: int | None = None) -> str:
-    """A DATABASE_URL for the test database (``settings_dict`` of the test connection)."""
-    user = settings_dict.get("USER") or "postgres"
-    password = settings_dict.get("PASSWORD") or ""
-    auth = f"{user}:{password}@" if password else f"{user}@"
-    host = host or settings_dict.get("HOST") or "127.0.0.1"
-    port = port or int(settings_dict.get("PORT") or 5432)
-    return f"postgres://{auth}{host}:{port}/{settings_dict['NAME']}"
+from tools.procs import Proc, Processes, database_url, free_port, wait_for_port, wait_until
 
 
 def base_env(settings_dict: dict, **extra: str) -> dict[str, str]:
@@ -72,59 +39,6 @@ def base_env(settings_dict: dict, **extra: str) -> dict[str, str]:
     )
     env.update(extra)
     return env
-
-
-@dataclass
-class Proc:
-    name: str
-    popen: subprocess.Popen
-    log: Path
-
-    @property
-    def pid(self) -> int:
-        return self.popen.pid
-
-    def alive(self) -> bool:
-        return self.popen.poll() is None
-
-    def kill9(self) -> None:
-        """SIGKILL the process and everything it started (it leads its own process group)."""
-        if self.alive():
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(self.popen.pid, signal.SIGKILL)
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            self.popen.wait(timeout=10)
-
-    def output(self) -> str:
-        return self.log.read_text(errors="replace") if self.log.exists() else ""
-
-
-class Processes:
-    """Starts subprocesses in their own sessions and kills whatever is left at the end."""
-
-    def __init__(self, workdir: Path) -> None:
-        self.workdir = workdir
-        self.started: list[Proc] = []
-
-    def start(self, name: str, args: list[str], env: dict[str, str]) -> Proc:
-        log = self.workdir / f"{name}-{len(self.started)}.log"
-        handle = log.open("wb")
-        popen = subprocess.Popen(
-            [sys.executable, *args],
-            cwd=REPO,
-            env=env,
-            stdout=handle,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,  # its own group: kill9 takes its children too (qcluster)
-        )
-        handle.close()
-        proc = Proc(name, popen, log)
-        self.started.append(proc)
-        return proc
-
-    def kill_all(self) -> None:
-        for proc in self.started:
-            proc.kill9()
 
 
 # --- HTTP -----------------------------------------------------------------------
@@ -170,23 +84,12 @@ def assert_unavailable(reply: Reply) -> None:
 
 
 def start_web(processes: Processes, env: dict[str, str]) -> tuple[Proc, str]:
-    """The app in a single-threaded WSGI server subprocess (one thread: its database
-    connection persists across requests, as in a gunicorn sync worker)."""
+    """The app in a single-threaded WSGI server subprocess (one thread: its pooled
+    database connections are reused across requests, as in a production worker)."""
     port = free_port()
     proc = processes.start("web", ["-m", "tests.reliability.wsgi_server", str(port)], env)
-    base = f"http://127.0.0.1:{port}"
-
-    def ready() -> bool:
-        if not proc.alive():
-            raise AssertionError(f"web server died:\n{proc.output()}")
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                return True
-        except OSError:
-            return False
-
-    wait_until(ready, timeout=30, what="the web server")
-    return proc, base
+    wait_for_port(port, timeout=30, proc=proc, what="the web server")
+    return proc, f"http://127.0.0.1:{port}"
 
 
 # --- A TCP proxy that can cut a connection away ------------------------------------------
@@ -281,17 +184,8 @@ class RedisServer:
         return f"redis://127.0.0.1:{self.port}/0"
 
     def start(self) -> RedisServer:
-        log = self.processes.workdir / f"redis-{len(self.processes.started)}.log"
-        handle = log.open("wb")
-        popen = subprocess.Popen(
-            [self.binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
-            stdout=handle,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        handle.close()
-        self.proc = Proc("redis", popen, log)
-        self.processes.started.append(self.proc)
+        command = [self.binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
+        self.proc = self.processes.start_command("redis", command, os.environ.copy())
         wait_until(self._ping, timeout=10, what="redis-server")
         return self
 

@@ -12,7 +12,7 @@ from django.test import Client
 from rest_framework.test import APIClient
 
 from concerts.models import Concert
-from config.ratelimit import RATES
+from core.ratelimit import RATES
 from tests.factories import ConcertFactory, UserFactory, make_performance
 
 pytestmark = pytest.mark.django_db
@@ -124,8 +124,8 @@ def test_a_cache_outage_lets_requests_through_and_is_logged(limits_on, user_api,
         raise ConnectionError("Error 111 connecting to redis")
 
     monkeypatch.setattr(cache, "get", broken)
-    monkeypatch.setattr("config.ratelimit._last_cache_error_log", 0.0)
-    with caplog.at_level(logging.WARNING, logger="config.ratelimit"):
+    monkeypatch.setattr("core.ratelimit._last_cache_error_log", 0.0)
+    with caplog.at_level(logging.WARNING, logger="core.ratelimit"):
         response = user_api.post("/api/v1/wallet/charges", {"amount": 1000}, format="json")
     assert response.status_code == 201
     assert "cache is unavailable" in caplog.text

@@ -9,7 +9,7 @@ get past the gate and exercise holds, payments and refunds.
 
 The WSGI app is called in-process (no server), inside the test's transaction.
 `make test` runs a bounded number of examples per operation; `make fuzz` runs many
-more (FUZZ_MAX_EXAMPLES), see RELIABILITY.md.
+more (FUZZ_MAX_EXAMPLES), see docs/reliability.md.
 """
 
 from __future__ import annotations

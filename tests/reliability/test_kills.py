@@ -34,7 +34,8 @@ from queue_app.selectors import queue_config_cache_clear
 from queue_app.services import pass_join
 from tests.factories import ConcertFactory, UserFactory, make_performance
 from tests.reliability.mailsink import delivered
-from tests.reliability.procs import connect, lock_waiters, wait_until
+from tests.reliability.procs import connect, lock_waiters
+from tools.procs import wait_until
 from wallet import services as wallet_services
 
 pytestmark = pytest.mark.slow

@@ -25,12 +25,11 @@ from tests.reliability.procs import (
     TcpProxy,
     assert_unavailable,
     connect,
-    database_url,
     http,
     lock_waiters,
     start_web,
-    wait_until,
 )
+from tools.procs import database_url, wait_until
 from wallet import services as wallet_services
 from wallet.models import Charge
 

@@ -1,7 +1,7 @@
 """`python -m tests.reliability.wsgi_server PORT`: the app in a single-threaded WSGI
-server, for the fault tests. One thread serves every request in turn, so its
-database connection is reused across requests (CONN_MAX_AGE), as in a gunicorn
-sync worker: exactly what a database outage must not wedge."""
+server, for the fault tests. One thread serves every request in turn, reusing the
+connections its pool keeps (DB_POOL_MAX_SIZE) across requests, as in a
+production worker: exactly what a database outage must not wedge."""
 
 from __future__ import annotations
 

@@ -7,7 +7,6 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
-from django.db import connection
 
 
 class FakeGateway:
@@ -102,25 +101,3 @@ def limits(settings):
     settings.CHARGE_MAX = 50_000
     settings.BALANCE_MAX = 100_000
     return settings
-
-
-def run_in_threads(count: int, target, *args) -> list:
-    """Run ``target(i, *args)`` in ``count`` threads started together; return results (or exceptions)."""
-    barrier = threading.Barrier(count)
-    results: list = [None] * count
-
-    def run(i: int) -> None:
-        try:
-            barrier.wait(timeout=10)
-            results[i] = target(i, *args)
-        except BaseException as exc:  # surfaced by the caller's assertions
-            results[i] = exc
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    return results

@@ -3,7 +3,7 @@ import datetime as dt
 import pytest
 from rest_framework.test import APIClient
 
-from tests.config.test_errors import assert_problem
+from tests.core.test_errors import assert_problem
 from tests.factories import UserFactory
 from wallet import services
 from wallet.models import Charge, LedgerEntry

@@ -4,11 +4,12 @@ import socket
 
 import pytest
 
-from tests.config.test_errors import assert_problem
+from core.integrity import integrity_problems
+from tests.concurrency import run_concurrently
+from tests.core.test_errors import assert_problem
 from tests.factories import UserFactory
-from tests.wallet.conftest import run_in_threads
 from wallet import gateway as gw
-from wallet import selectors, services
+from wallet import services
 from wallet.models import Charge, LedgerEntry
 
 pytestmark = pytest.mark.django_db
@@ -78,7 +79,7 @@ def test_stall_is_pending_then_reconciled_once(user_api, gateway):
     assert LedgerEntry.objects.get().amount == 30_000
     detail = user_api.get(f"/api/v1/wallet/charges/{body['id']}").json()
     assert detail["status"] == "SUCCEEDED" and detail["balance"] == 30_000
-    assert selectors.ledger_problems() == []
+    assert integrity_problems() == []
 
 
 @pytest.mark.django_db(transaction=True)
@@ -89,13 +90,13 @@ def test_two_reconciliations_at_once_credit_once(gateway):
     gateway.release.set()
     assert all(c.status == "PENDING" for c in pending)
 
-    results = run_in_threads(2, lambda i: services.charge_reconcile_pending(min_age_seconds=0))
+    results = run_concurrently(2, lambda i: services.charge_reconcile_pending(min_age_seconds=0))
     assert all(isinstance(r, services.ReconcileReport) for r in results), results
     assert sum(r.succeeded for r in results) == 3
     assert LedgerEntry.objects.count() == 3
     assert services.wallet_get_or_create(user=user).balance == 6_000
     assert set(Charge.objects.values_list("status", flat=True)) == {"SUCCEEDED"}
-    assert selectors.ledger_problems() == []
+    assert integrity_problems() == []
 
 
 def test_gateway_down_then_unaware_charge_is_authorized_again(user_api, gateway, settings):

@@ -4,11 +4,12 @@ import pytest
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from tests.config.test_errors import assert_problem
+from core.idempotency import idempotency_purge
+from core.models import IdempotencyRecord
+from tests.concurrency import run_concurrently
+from tests.core.test_errors import assert_problem
 from tests.factories import UserFactory
-from tests.wallet.conftest import run_in_threads
-from wallet.idempotency import idempotency_purge
-from wallet.models import Charge, IdempotencyRecord, LedgerEntry
+from wallet.models import Charge, LedgerEntry
 
 pytestmark = pytest.mark.django_db
 
@@ -137,7 +138,7 @@ def test_concurrent_requests_with_one_key_move_money_once(gateway):
         res = charge(client, 7_000, key="same-key")
         return res.status_code, res.content
 
-    results = run_in_threads(8, post)
+    results = run_concurrently(8, post)
     assert all(isinstance(r, tuple) for r in results), results
     assert {status for status, _ in results} == {201}
     assert len({content for _, content in results}) == 1
@@ -159,7 +160,7 @@ def test_concurrent_requests_wait_for_a_slow_first_one(gateway):
         res = charge(client, 4_000, key="slow-key")
         return res.status_code, res.content
 
-    results = run_in_threads(4, post)
+    results = run_concurrently(4, post)
     gateway.release.set()
     assert {status for status, _ in results} == {201}, results
     assert len({content for _, content in results}) == 1

@@ -4,9 +4,10 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.db.models import F
 
+from core import tasks as core_tasks
+from core.management.commands.check_ledger import Command
 from tests.factories import UserFactory
-from wallet import selectors, services, tasks
-from wallet.management.commands.check_ledger import Command
+from wallet import integrity, services
 from wallet.models import Charge, LedgerEntry, Wallet
 
 pytestmark = pytest.mark.django_db
@@ -27,7 +28,7 @@ def workload():
 def test_check_ledger_is_clean_after_a_workload(workload, capsys):
     call_command("check_ledger")
     assert "Ledger consistent" in capsys.readouterr().out
-    assert tasks.check_ledger_task() == 0
+    assert core_tasks.check_ledger_task() == 0
 
 
 def test_check_ledger_detects_a_tampered_balance(workload, capsys):
@@ -52,7 +53,7 @@ def test_check_ledger_exits_non_zero_from_the_command_line(workload):
 def test_check_ledger_detects_a_broken_chain(workload):
     entry = LedgerEntry.objects.filter(kind="PAYMENT").order_by("id").first()
     LedgerEntry.objects.filter(pk=entry.pk).update(balance_after=F("balance_after") + 500)
-    problems = selectors.check_balance_after_chain()
+    problems = integrity.check_balance_after_chain()
     # The edited row and the one after it no longer chain.
     assert {p.subject.split()[2] for p in problems} >= {str(entry.pk)}
     assert all(p.check == "chain" for p in problems)
@@ -61,12 +62,12 @@ def test_check_ledger_detects_a_broken_chain(workload):
 def test_check_ledger_detects_a_double_credit(workload):
     charge = Charge.objects.filter(status="SUCCEEDED").first()
     Charge.objects.filter(pk=charge.pk).update(status="DECLINED")
-    problems = selectors.check_charges_credited_once()
+    problems = integrity.check_charges_credited_once()
     assert [p.subject for p in problems] == [f"charge {charge.pk}"]
 
 
 def test_daily_task_logs_an_error_per_mismatch(workload, caplog):
     Wallet.objects.filter(user=workload[2]).update(balance=F("balance") + 2)
-    with caplog.at_level(logging.ERROR, logger="wallet.tasks"):
-        assert tasks.check_ledger_task() == 1
+    with caplog.at_level(logging.ERROR, logger="core.tasks"):
+        assert core_tasks.check_ledger_task() == 1
     assert "ledger check failed" in caplog.text

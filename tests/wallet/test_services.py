@@ -2,8 +2,9 @@ import pytest
 from django.db import IntegrityError, transaction
 from rest_framework.test import APIClient
 
+from core.integrity import integrity_problems
+from tests.concurrency import run_concurrently
 from tests.factories import UserFactory
-from tests.wallet.conftest import run_in_threads
 from wallet import selectors, services
 from wallet.exceptions import InsufficientBalance
 from wallet.models import Charge, LedgerEntry, Wallet
@@ -99,14 +100,14 @@ def test_100_concurrent_charges_of_one_user(settings):
         client.force_authenticate(user)
         return client.post("/api/v1/wallet/charges", {"amount": amounts[i]}, format="json").status_code
 
-    # 100 threads started together (.ci/run raises PostgreSQL's max_connections to 300).
-    statuses = run_in_threads(100, post)
+    # 100 charges at once, on as many threads as PostgreSQL has connections to spare.
+    statuses = run_concurrently(100, post)
     assert statuses == [201] * 100
     wallet = Wallet.objects.get(user=user)
     assert wallet.balance == sum(amounts)
     assert LedgerEntry.objects.filter(wallet=wallet).count() == 100
     assert Charge.objects.filter(status="SUCCEEDED").count() == 100
-    assert selectors.ledger_problems() == []
+    assert integrity_problems() == []
 
 
 @pytest.mark.django_db(transaction=True)
@@ -121,7 +122,7 @@ def test_concurrent_debits_never_overdraw():
         except InsufficientBalance:
             return "refused"
 
-    results = run_in_threads(10, pay)
+    results = run_concurrently(10, pay)
     assert results.count("paid") == 3 and results.count("refused") == 7
     assert Wallet.objects.get(user=user).balance == 1_000
-    assert selectors.ledger_problems() == []
+    assert integrity_problems() == []

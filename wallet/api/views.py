@@ -6,23 +6,11 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from config.openapi import problems
-from config.ratelimit import THROTTLES
+from core.idempotency import IDEMPOTENCY_KEY, idempotent
+from core.openapi import problems
+from core.ratelimit import THROTTLES
 from wallet import selectors, services
 from wallet.api.serializers import ChargeRequestSerializer, ChargeSerializer, LedgerEntrySerializer, WalletSerializer
-from wallet.idempotency import HEADER, KEY_PATTERN, MAX_KEY_LENGTH, idempotent
-
-IDEMPOTENCY_KEY = OpenApiParameter(
-    HEADER,
-    {"type": "string", "minLength": 1, "maxLength": MAX_KEY_LENGTH, "pattern": KEY_PATTERN},
-    OpenApiParameter.HEADER,
-    required=False,
-    description=(
-        f"Optional, 1 to {MAX_KEY_LENGTH} printable ASCII characters, kept 24 hours per user. A repeat of a "
-        "request that succeeded, with the same key and body, returns the first response (header "
-        "Idempotent-Replayed: true) and moves no money; the same key with another body is 422 IDEMPOTENCY_KEY_REUSED."
-    ),
-)
 
 
 class WalletView(APIView):

@@ -1,7 +1,8 @@
 """Make sure the demo catalogue exists and has performances in the coming month.
 
 Idempotent: run it any number of times, on any old database; each run adds only
-the performances that are missing relative to today, so the demo rolls forward.
+the performances that are missing relative to today, so the demo rolls forward,
+and moves the pre-queue concert's opening a few minutes ahead again.
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ DEMO_CONCERTS = (
     },
 )
 
-# Its booking opens a few minutes after each seeding, to show the pre-queue and its draw.
+# Its booking opens a few minutes after every seeding, to show the pre-queue and its draw.
 OPENING_SOON = {
     "title": "First Light Festival",
     "artist": "Aurora Lane",
@@ -64,9 +65,9 @@ class Command(BaseCommand):
             soon, _ = Concert.objects.get_or_create(
                 title=OPENING_SOON["title"], artist=OPENING_SOON["artist"], defaults=OPENING_SOON
             )
-            if soon.booking_opens_at is None or soon.booking_opens_at <= timezone.now():
-                soon.booking_opens_at = timezone.now() + OPENING_DELAY
-                soon.save(update_fields=["booking_opens_at"])
+            # Every run (every `make run`) moves the opening a few minutes ahead again.
+            soon.booking_opens_at = timezone.now() + OPENING_DELAY
+            soon.save(update_fields=["booking_opens_at"])
             created += self._ensure_dates(soon, today, last)
         self.stdout.write(f"Demo catalogue ready ({created} performances added).")
 

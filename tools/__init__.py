@@ -1,0 +1,1 @@
+"""Developer tools outside the Django project: the process runner, the database check, the process harness."""
