@@ -41,3 +41,11 @@ class ReservationNotHeld(ApplicationError):
     code = "RESERVATION_NOT_HELD"
     http_status = 409
     default_detail = "This reservation is not a live hold and cannot be released."
+
+
+class BookingNotOpen(ApplicationError):
+    """Raised with ``opens_at``: the concert's opening was moved later after passes were admitted."""
+
+    code = "BOOKING_NOT_OPEN"
+    http_status = 409
+    default_detail = "Booking for this concert has not opened yet."

@@ -52,14 +52,19 @@ class Seat(models.Model):
     performance = models.ForeignKey(Performance, on_delete=models.CASCADE, related_name="seats")
     number = models.PositiveSmallIntegerField()
     grade = models.CharField(max_length=20, default="S")
-    price = models.BigIntegerField(help_text="Won.")
+    price = models.BigIntegerField(help_text="Won, at least 1.")
 
     class Meta:
         ordering = ["performance_id", "number"]
         constraints = [
             models.UniqueConstraint(fields=["performance", "number"], name="seat_number_unique_per_performance"),
             models.CheckConstraint(condition=Q(number__gte=1), name="seat_number_positive"),
-            models.CheckConstraint(condition=Q(price__gte=0), name="seat_price_not_negative"),
+            # No free seats: paying debits the price, and every payment is a ledger row.
+            models.CheckConstraint(
+                condition=Q(price__gte=1),
+                name="seat_price_positive",
+                violation_error_message="A seat costs at least 1 won.",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -94,7 +99,7 @@ class Reservation(models.Model):
                 condition=Q(status__in=["HELD", "CONFIRMED"]),
                 name="one_live_reservation_per_seat",
             ),
-            models.CheckConstraint(condition=Q(price__gte=0), name="reservation_price_not_negative"),
+            models.CheckConstraint(condition=Q(price__gte=1), name="reservation_price_positive"),
         ]
         indexes = [
             models.Index(fields=["user", "performance", "status"], name="reservation_user_perf_status"),

@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from concerts import selectors
 from concerts.exceptions import (
+    BookingNotOpen,
     HoldLimitReached,
     ReservationNotHeld,
     SeatNotFound,
@@ -20,6 +21,7 @@ from concerts.exceptions import (
 from concerts.locking import user_concert_lock
 from concerts.models import Concert, Performance, Reservation, Seat
 from queue_app import services as queue_services
+from queue_app.rules import booking_is_open
 
 # (grade, first seat, last seat, price in won): the demo's default price grades.
 DEFAULT_GRADES: tuple[tuple[str, int, int, int], ...] = (
@@ -36,7 +38,10 @@ def performance_create(
     start_time: dt.time = dt.time(19, 30),
     grades: Iterable[tuple[str, int, int, int]] = DEFAULT_GRADES,
 ) -> Performance:
-    """A performance and its seats, priced by grade ranges."""
+    """A performance and its seats, priced by grade ranges (each price at least 1 won)."""
+    grades = tuple(grades)
+    if any(price < 1 for _, _, _, price in grades):
+        raise ValueError("every seat costs at least 1 won")
     with transaction.atomic():
         performance = Performance.objects.create(concert=concert, date=date, start_time=start_time)
         Seat.objects.bulk_create(
@@ -62,7 +67,8 @@ def seat_hold(
     One transaction of five statements (locks in the order of core.locking): the
     user's per-concert lock, the bookable seat found and locked in one query, the
     seat's reservation and the user's live ones for the date in one query, the
-    insert, and the holder's ACTIVE pass pushed out to cover the hold. The
+    insert, and the holder's ACTIVE pass pushed out to cover the hold (never past the
+    pass's hard end; a hold then ends with its pass). The
     reservation comes back with its performance and seat attached, so showing it
     costs no further query.
     """
@@ -83,7 +89,12 @@ def seat_hold(
                 status=Reservation.Status.HELD,
                 held_until=held_until,
             )
-            queue_services.pass_extend(user_id=user_id, concert_id=concert_id, until=held_until, now=now)
+            pass_ends = queue_services.pass_extend(user_id=user_id, concert_id=concert_id, until=held_until, now=now)
+            if pass_ends is not None and pass_ends < held_until:
+                # The pass reached its hard end: the hold ends with it, so release and re-hold
+                # in a loop cannot keep a seat (and a place among the admitted) forever.
+                Reservation.objects.filter(pk=reservation.pk).update(held_until=pass_ends)
+                reservation.held_until = pass_ends
     except IntegrityError:
         raise SeatUnavailable(f"Seat {seat_number} was just taken by someone else; please pick another.") from None
     return reservation
@@ -92,8 +103,9 @@ def seat_hold(
 # The hold's two reads, as plain SQL: they run on every hold, and building them through the
 # ORM cost more than running them. Both run on SQLite (the embedded default) and PostgreSQL.
 _SEAT_FOR_HOLD_SQL = """
-SELECT s.id, s.grade, s.price, p.id, p.start_time
+SELECT s.id, s.grade, s.price, p.id, p.start_time, c.booking_opens_at
 FROM concerts_seat s JOIN concerts_performance p ON p.id = s.performance_id
+JOIN concerts_concert c ON c.id = p.concert_id
 WHERE p.concert_id = %s AND p.date = %s AND s.number = %s
 """
 _SEAT_AND_MINE_SQL = """
@@ -105,7 +117,8 @@ WHERE (seat_id = %s AND status IN ('HELD', 'CONFIRMED'))
 
 def _seat_for_hold(*, concert_id: int, date: dt.date, seat_number: int, now: dt.datetime) -> Seat | None:
     """The seat, locked (``FOR UPDATE OF`` the seat row alone), with its performance attached;
-    None unless the performance is bookable at ``now``. Caller holds the user's lock."""
+    None unless the performance is bookable at ``now``; BookingNotOpen before the concert's
+    opening (moved later after passes were admitted). Caller holds the user's lock."""
     assert connection.in_atomic_block, "_seat_for_hold needs a transaction"
     if not -(2**15) <= seat_number < 2**15:  # the column is a smallint
         return None
@@ -115,9 +128,17 @@ def _seat_for_hold(*, concert_id: int, date: dt.date, seat_number: int, now: dt.
         row = cursor.fetchone()
     if row is None:
         return None
-    seat_id, grade, price, performance_id, start_time = row
+    seat_id, grade, price, performance_id, start_time, opens_at = row
     if isinstance(start_time, str):  # SQLite
         start_time = dt.time.fromisoformat(start_time)
+    if isinstance(opens_at, str):  # SQLite keeps UTC without an offset
+        opens_at = dt.datetime.fromisoformat(opens_at).replace(tzinfo=dt.UTC)
+    if not booking_is_open(opens_at, now):
+        raise BookingNotOpen(
+            f"Booking for this concert opens at {timezone.localtime(opens_at):%Y-%m-%d %H:%M}; "
+            "your place in the waiting room is kept until then.",
+            opens_at=opens_at.isoformat(),
+        )
     if not selectors.performance_is_bookable(date=date, start_time=start_time, now=now):
         return None
     performance = Performance(id=performance_id, concert_id=concert_id, date=date, start_time=start_time)

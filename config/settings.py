@@ -84,6 +84,8 @@ MIDDLEWARE = [
     "queue_app.middleware.QueuePollMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    # Clears the signed-in person's own cookies (the queue pass) on every logout.
+    "core.cookies.ClearPrivateCookiesMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -271,6 +273,8 @@ QUEUE_ADMIT_BATCH = env_int("QUEUE_ADMIT_BATCH", 100)
 QUEUE_MAX_ACTIVE = env_int("QUEUE_MAX_ACTIVE", 500)
 QUEUE_WAIT_IDLE_SECONDS = env_int("QUEUE_WAIT_IDLE_SECONDS", 60)
 QUEUE_ACTIVE_TTL_SECONDS = env_int("QUEUE_ACTIVE_TTL_SECONDS", 600)
+# The hard end of an ACTIVE pass, counted from admission: holds extend a pass, never past this.
+QUEUE_ACTIVE_MAX_SECONDS = env_int("QUEUE_ACTIVE_MAX_SECONDS", 2 * QUEUE_ACTIVE_TTL_SECONDS)
 QUEUE_POLL_BUDGET_RPS = env_int("QUEUE_POLL_BUDGET_RPS", 1000)
 QUEUE_RETENTION_SECONDS = env_int("QUEUE_RETENTION_SECONDS", 24 * 3600)
 HOLD_TTL_SECONDS = env_int("HOLD_TTL_SECONDS", 300)

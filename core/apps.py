@@ -7,3 +7,10 @@ class CoreConfig(AppConfig):
 
     name = "core"
     verbose_name = "Service"
+
+    def ready(self) -> None:
+        from django.contrib.auth.signals import user_logged_out
+
+        from core.cookies import on_logout
+
+        user_logged_out.connect(on_logout, dispatch_uid="core.cookies.on_logout")

@@ -22,6 +22,8 @@ class Pagination(PageNumberPagination):
         if raw is None:
             return self.page_size
         size = parse_int(raw, low=1)
+        if size is None and raw.isascii() and raw.isdigit() and raw.strip("0"):
+            size = self.max_page_size  # a whole number too long for 64 bits: capped like any above the maximum
         if size is None:
             raise ValidationFailed({self.page_size_query_param: ["Use a whole number from 1 (at most 100 are sent)."]})
         return min(size, self.max_page_size)

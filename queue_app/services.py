@@ -90,12 +90,13 @@ def pass_join(*, user_id: int, concert_id: object, now: dt.datetime | None = Non
     return _view(record, now, config), created
 
 
-def pass_status(*, token: uuid.UUID, now: dt.datetime | None = None) -> PassView:
-    """A poll. Keeps a WAITING pass alive; an expired pass is refused even before any sweep."""
+def pass_status(*, token: uuid.UUID, user_id: int | None = None, now: dt.datetime | None = None) -> PassView:
+    """A poll. Keeps a WAITING pass alive; an expired pass is refused even before any sweep.
+    With ``user_id`` (a signed-in page), someone else's pass is QueueTokenNotFound."""
     now = now or timezone.now()
     backend = get_backend()
     record, position = backend.poll(token, now=now)
-    if record is None:
+    if record is None or (user_id is not None and record.user_id != user_id):
         raise QueueTokenNotFound()
     if record.effective_status(now) == EXPIRED:
         raise QueueTokenExpired()
@@ -112,6 +113,20 @@ def _view(
     record: PassRecord, now: dt.datetime, config: QueueConfig, touch: bool = False, position: int | None = None
 ) -> PassView:
     """The status object; ``position`` is the one the backend read with the pass, if it did."""
+    if record.effective_status(now) == ACTIVE and not config.is_open(now):
+        # Admitted, then the opening was moved later: booking is closed until it comes (the
+        # gate refuses meanwhile), so the pass waits for the opening like the pre-queue.
+        to_open = max(0, math.ceil((config.opens_at - now).total_seconds()))
+        return PassView(
+            token=record.token,
+            concert_id=record.concert_id,
+            status=WAITING,
+            position=None,
+            ahead=None,
+            eta_seconds=to_open,
+            poll_after_seconds=max(1, min(ACTIVE_POLL_SECONDS, to_open)),
+            expires_at=record.expires_at,
+        )
     if record.effective_status(now) != WAITING:
         return PassView(
             token=record.token,
@@ -167,19 +182,29 @@ def pass_leave(*, token: uuid.UUID, user_id: int, now: dt.datetime | None = None
 
 
 def pass_is_active(*, token: uuid.UUID, user_id: int, concert_id: int, now: dt.datetime | None = None) -> bool:
-    """The gate's check: the caller's own ACTIVE pass for this concert, in O(1)."""
+    """The gate's check: the caller's own ACTIVE pass for this concert, in O(1), while
+    booking is open (a pass admitted before the opening was moved later waits for it)."""
+    now = now or timezone.now()
     record = get_backend().get(token)
     return (
         record is not None
         and record.user_id == user_id
         and record.concert_id == concert_id
-        and record.effective_status(now or timezone.now()) == ACTIVE
+        and record.effective_status(now) == ACTIVE
+        and queue_config(concert_id=concert_id).is_open(now)
     )
 
 
-def pass_extend(*, user_id: int, concert_id: int, until: dt.datetime, now: dt.datetime | None = None) -> bool:
-    """Keep the user's ACTIVE pass alive at least until ``until`` (a live hold's end)."""
-    return get_backend().extend(concert_id=concert_id, user_id=user_id, until=until, now=now or timezone.now())
+def pass_extend(
+    *, user_id: int, concert_id: int, until: dt.datetime, now: dt.datetime | None = None
+) -> dt.datetime | None:
+    """Keep the user's ACTIVE pass alive until ``until`` (a live hold's end), but never past
+    its hard end, QUEUE_ACTIVE_MAX_SECONDS after admission: holds cannot keep a pass forever.
+    Returns when the pass ends now (None: no live ACTIVE pass); a hold must end by then."""
+    longest = dt.timedelta(seconds=settings.QUEUE_ACTIVE_MAX_SECONDS)
+    return get_backend().extend(
+        concert_id=concert_id, user_id=user_id, until=until, now=now or timezone.now(), longest=longest
+    )
 
 
 def pass_end(*, user_id: int, concert_id: int, reason: str = "done", now: dt.datetime | None = None) -> bool:

@@ -48,7 +48,8 @@ def waiting_room(request: HttpRequest, concert_id: int) -> HttpResponse:
     view = None
     if token is not None:
         try:
-            view = services.pass_status(token=token)
+            # Only the signed-in fan's own pass: a cookie left by someone else is ignored.
+            view = services.pass_status(token=token, user_id=request.user.pk)
         except (QueueTokenNotFound, QueueTokenExpired):
             view = None
     if view is not None and view.concert_id != concert.pk:

@@ -118,8 +118,12 @@ class QueueBackend(Protocol):
         """Order the undrawn pre-queue passes by a seeded shuffle of their arrival order,
         ahead of everyone who came later. Idempotent: passes already drawn stay put."""
 
-    def extend(self, *, concert_id: int, user_id: int, until: dt.datetime, now: dt.datetime) -> bool:
-        """Push the user's ACTIVE pass's end out to at least ``until``."""
+    def extend(
+        self, *, concert_id: int, user_id: int, until: dt.datetime, now: dt.datetime, longest: dt.timedelta
+    ) -> dt.datetime | None:
+        """Push the user's live ACTIVE pass's end out to ``until``, never shortening it and never
+        past its activation + ``longest`` (the hard end no hold moves). Returns the pass's end
+        afterwards; None when the user has no live ACTIVE pass for the concert."""
 
     def end(self, *, concert_id: int, user_id: int, now: dt.datetime, reason: str) -> bool:
         """End the user's live pass for the concert (e.g. after paying)."""

@@ -246,13 +246,22 @@ class DatabaseBackend:
             QueuePass.objects.bulk_update(rows, ["order_key"], batch_size=1000)
             return len(rows)
 
-    def extend(self, *, concert_id: int, user_id: int, until: dt.datetime, now: dt.datetime) -> bool:
-        return (
-            QueuePass.objects.filter(
-                concert_id=concert_id, user_id=user_id, status=ACTIVE, expires_at__gt=now, expires_at__lt=until
-            ).update(expires_at=until)
-            > 0
+    def extend(
+        self, *, concert_id: int, user_id: int, until: dt.datetime, now: dt.datetime, longest: dt.timedelta
+    ) -> dt.datetime | None:
+        row = (
+            QueuePass.objects.filter(concert_id=concert_id, user_id=user_id, status=ACTIVE, expires_at__gt=now)
+            .values_list("pk", "expires_at", "activated_at")
+            .first()
         )
+        if row is None:
+            return None
+        pk, expires, activated = row
+        target = min(until, (activated or now) + longest)
+        if target <= expires:
+            return expires
+        QueuePass.objects.filter(pk=pk, status=ACTIVE).update(expires_at=target)
+        return target
 
     def end(self, *, concert_id: int, user_id: int, now: dt.datetime, reason: str) -> bool:
         rows = QueuePass.objects.filter(concert_id=concert_id, user_id=user_id, status__in=LIVE)

@@ -380,8 +380,11 @@ class RedisBackend:
                 return int(drawn)
         raise QueueUnavailable("The pre-queue kept changing during the draw; please retry.")
 
-    def extend(self, *, concert_id: int, user_id: int, until: dt.datetime, now: dt.datetime) -> bool:
-        return bool(self._extend(keys=_keys(concert_id), args=[_us(now), user_id, _us(until)]))
+    def extend(
+        self, *, concert_id: int, user_id: int, until: dt.datetime, now: dt.datetime, longest: dt.timedelta
+    ) -> dt.datetime | None:
+        reply = self._extend(keys=_keys(concert_id), args=[_us(now), user_id, _us(until), longest // _MICROSECOND])
+        return _from_us(reply) if reply else None
 
     def end(self, *, concert_id: int, user_id: int, now: dt.datetime, reason: str) -> bool:
         token = self._end(keys=_keys(concert_id), args=[_us(now), _retention(), user_id, reason])

@@ -167,9 +167,17 @@ def test_extend_never_shortens_and_end_frees_the_user(backend, now):
     record = join(backend, 1, now)
     assert backend.admit_through(token=record.token, admission=admission(now), now=now).status == ACTIVE
     expires = backend.get(record.token).expires_at
-    assert not backend.extend(concert_id=CONCERT, user_id=1, until=expires - dt.timedelta(seconds=1), now=now)
-    assert backend.extend(concert_id=CONCERT, user_id=1, until=expires + dt.timedelta(minutes=3), now=now)
-    assert backend.get(record.token).expires_at == expires + dt.timedelta(minutes=3)
+    longest = dt.timedelta(minutes=20)
+    earlier = expires - dt.timedelta(seconds=1)
+    assert backend.extend(concert_id=CONCERT, user_id=1, until=earlier, now=now, longest=longest) == expires
+    later = expires + dt.timedelta(minutes=3)
+    assert backend.extend(concert_id=CONCERT, user_id=1, until=later, now=now, longest=longest) == later
+    assert backend.get(record.token).expires_at == later
+    # Never past the hard end: activation + longest.
+    far = now + dt.timedelta(hours=5)
+    assert backend.extend(concert_id=CONCERT, user_id=1, until=far, now=now, longest=longest) == now + longest
+    assert backend.get(record.token).expires_at == now + longest
+    assert backend.extend(concert_id=CONCERT, user_id=2, until=far, now=now, longest=longest) is None
     assert backend.end(concert_id=CONCERT, user_id=1, now=now, reason="paid")
     assert not backend.end(concert_id=CONCERT, user_id=1, now=now, reason="paid")
     assert backend.counts(concert_id=CONCERT, now=now) == (0, 0)

@@ -3,25 +3,38 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
+import os
 
 import pytest
+import time_machine
 from django.contrib.auth.hashers import MD5PasswordHasher
 from django.contrib.auth.models import Permission
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
 from django.test import Client
+from django.utils import timezone
 from rest_framework.test import APIClient
 
+from concerts import services as concert_services
+from concerts.exceptions import BookingNotOpen
 from concerts.models import Reservation
 from core.logs import PlainFormatter, RequestIdFilter
 from core.ratelimit import RATES
 from payments.models import OutboxEmail, Payment
 from queue_app.models import ConcertQueue
+from queue_app.selectors import queue_config_cache_clear
 from tests.concerts.test_holds import fan, hold
 from tests.concurrency import run_concurrently
+from tests.core.test_errors import assert_problem
 from tests.factories import ConcertFactory, UserFactory, make_performance
 from tests.payments.test_payments import fund, pay
 
 pytestmark = pytest.mark.django_db
+
+# A Redis database of its own: clearing it must not touch the queue tests' one.
+TEST_CACHE_REDIS_URL = os.environ.get("TEST_CACHE_REDIS_URL", "redis://127.0.0.1:6379/13")
 
 JSON_ENDPOINTS = [
     ("post", "/api/v1/auth/register", False),
@@ -159,10 +172,8 @@ def test_view_only_staff_cannot_release_holds_or_send_mail_or_reconcile():
 @pytest.fixture(params=["locmem", "redis"])
 def shared_cache(request, settings):
     if request.param == "redis":
-        from tests.queue_app.conftest import TEST_REDIS_URL
-
         settings.CACHES = {
-            "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": TEST_REDIS_URL}
+            "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": TEST_CACHE_REDIS_URL}
         }
     from django.core.cache import caches
 
@@ -173,24 +184,15 @@ def shared_cache(request, settings):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_burst_of_concurrent_logins_gets_exactly_the_limit_through(shared_cache, settings):
-    from django.core.cache import caches
-    from rest_framework.throttling import SimpleRateThrottle
+def test_a_burst_of_concurrent_logins_gets_exactly_the_limit_through(shared_cache):
+    user = UserFactory()
+    limit = int(RATES["login"].split("/")[0])
 
-    SimpleRateThrottle.cache = caches["default"]
-    try:
-        user = UserFactory()
-        limit = int(RATES["login"].split("/")[0])
+    def attempt(_):
+        body = {"username": user.username, "password": "wrong password"}
+        return APIClient().post("/api/v1/auth/token", body, format="json").status_code
 
-        def attempt(_):
-            body = {"username": user.username, "password": "wrong password"}
-            return APIClient().post("/api/v1/auth/token", body, format="json").status_code
-
-        statuses = run_concurrently(limit * 3, attempt)
-    finally:
-        from django.core.cache import cache as default_cache
-
-        SimpleRateThrottle.cache = default_cache
+    statuses = run_concurrently(limit * 3, attempt)
     assert statuses.count(429) == limit * 2, statuses
     assert statuses.count(400) == limit
 
@@ -280,3 +282,120 @@ def test_a_newline_in_the_path_stays_on_one_plain_log_line(caplog):
     lines = buffer.getvalue().splitlines()
     assert len(lines) == 1, lines
     assert "\\nINFO encore.request GET /admin/" in lines[0] and "\\x1b" in lines[0]
+
+
+# --- 6. Release and re-hold cannot keep a seat and a pass forever -------------------
+
+
+def test_release_and_rehold_in_a_loop_ends_at_the_pass_hard_end(settings):
+    settings.QUEUE_ACTIVE_TTL_SECONDS = 60
+    settings.QUEUE_ACTIVE_MAX_SECONDS = 120
+    settings.HOLD_TTL_SECONDS = 300
+    performance = make_performance(ConcertFactory(), days=5)
+    start = timezone.now()
+    with time_machine.travel(start, tick=False):
+        hoarder = fan(performance.concert)
+    token = hoarder._credentials["HTTP_X_QUEUE_TOKEN"]
+    held_until = None
+    for step in range(0, 120, 20):  # every 20 s: release the seat and hold it again
+        with time_machine.travel(start + dt.timedelta(seconds=step), tick=False):
+            reply = hold(hoarder, performance, 7)
+            assert reply.status_code == 201, (step, reply.content)
+            held_until = dt.datetime.fromisoformat(reply.json()["held_until"])
+            assert held_until <= start + dt.timedelta(seconds=120), "a hold outlives its pass"
+            assert hoarder.delete(f"/api/v1/reservations/{reply.json()['id']}").status_code == 204
+    with time_machine.travel(start + dt.timedelta(seconds=100), tick=False):
+        assert hold(hoarder, performance, 7).status_code == 201
+    with time_machine.travel(start + dt.timedelta(seconds=121), tick=False):
+        assert APIClient().get("/api/v1/queue/status", HTTP_X_QUEUE_TOKEN=token).status_code == 410
+        assert_problem(hold(hoarder, performance, 8), 403, "QUEUE_TOKEN_NOT_ACTIVE")
+        other = fan(performance.concert)
+        assert hold(other, performance, 7).status_code == 201, "the hoarded seat is free again"
+
+
+# --- 7. A seat costs at least 1 won: every path agrees ------------------------------
+
+
+def test_a_free_seat_cannot_be_made():
+    performance = make_performance(ConcertFactory(), days=5)
+    seat = performance.seats.get(number=1)
+    seat.price = 0
+    with pytest.raises(ValidationError):
+        seat.full_clean()
+    with pytest.raises(IntegrityError), transaction.atomic():
+        seat.save()
+    with pytest.raises(ValueError):
+        concert_services.performance_create(
+            concert=performance.concert, date=performance.date + dt.timedelta(days=1), grades=[("F", 1, 50, 0)]
+        )
+
+
+def test_staff_cannot_price_a_seat_at_0_in_admin():
+    performance = make_performance(ConcertFactory(), days=5)
+    seat = performance.seats.get(number=1)
+    admin = Client()
+    admin.force_login(UserFactory(is_staff=True, is_superuser=True))
+    page = admin.post(
+        f"/admin/concerts/seat/{seat.pk}/change/",
+        {"performance": performance.pk, "number": 1, "grade": "VIP", "price": 0},
+    )
+    assert page.status_code == 200 and "at least 1 won" in page.content.decode()
+    seat.refresh_from_db()
+    assert seat.price == 150_000
+
+
+# --- 9. A pass cookie left by someone else on a shared browser ----------------------
+
+
+def test_someone_elses_pass_cookie_is_ignored_and_logout_clears_ours():
+    concert = ConcertFactory()
+    make_performance(concert, days=5)
+    first = fan(concert)
+    first_token = first._credentials["HTTP_X_QUEUE_TOKEN"]
+
+    browser = Client()
+    browser.cookies["queue_token"] = first_token
+    browser.force_login(UserFactory())
+    page = browser.get(f"/concerts/{concert.pk}/waiting-room/")
+    assert page.status_code == 200, "no redirect loop through another fan's ACTIVE pass"
+    assert page.context["pass"] is None
+    assert first_token not in page.content.decode()
+    assert browser.get(f"/concerts/{concert.pk}/book/").status_code == 302
+
+    bye = browser.post("/accounts/logout/")
+    assert bye.cookies["queue_token"].value == "" and bye.cookies["queue_token"]["max-age"] == 0
+
+
+# --- 13. Moving the opening later closes booking for passes already admitted --------
+
+
+def test_moving_the_opening_later_closes_booking_until_then():
+    performance = make_performance(ConcertFactory(), days=5)
+    concert = performance.concert
+    early = fan(concert)
+    token = early._credentials["HTTP_X_QUEUE_TOKEN"]
+    assert hold(early, performance, 1).status_code == 201
+
+    opens = timezone.now() + dt.timedelta(minutes=2)
+    concert.booking_opens_at = opens
+    concert.save(update_fields=["booking_opens_at"])
+    queue_config_cache_clear()
+    assert_problem(hold(early, performance, 2), 403, "QUEUE_TOKEN_NOT_ACTIVE")
+    assert early.get(f"/api/v1/concerts/{concert.pk}/dates").status_code == 403
+    status = APIClient().get("/api/v1/queue/status", HTTP_X_QUEUE_TOKEN=token).json()
+    assert status["status"] == "WAITING" and status["position"] is None
+    assert 0 < status["eta_seconds"] <= 2 * 60
+    with pytest.raises(BookingNotOpen):
+        concert_services.seat_hold(user_id=early.user.pk, concert_id=concert.pk, date=performance.date, seat_number=3)
+
+    with time_machine.travel(opens + dt.timedelta(seconds=1), tick=False):
+        queue_config_cache_clear()
+        assert APIClient().get("/api/v1/queue/status", HTTP_X_QUEUE_TOKEN=token).json()["status"] == "ACTIVE"
+
+
+@pytest.mark.parametrize(("page_size", "status"), [("1" * 25, 200), ("٣", 400), ("1_0", 400), ("0" * 30, 400)])
+def test_page_size_takes_ascii_digits_only_and_caps_any_length(page_size, status):
+    client = APIClient()
+    client.force_authenticate(UserFactory())
+    response = client.get("/api/v1/reservations", {"page_size": page_size})
+    assert response.status_code == status, response.content

@@ -186,12 +186,15 @@ def test_sweeper_killed_mid_sweep(db_settings, env, processes):
             user=reservation.user, amount=reservation.price, kind="CHARGE", reference=f"seed:{reservation.pk}"
         )
 
-    sweep = ["-m", "tests.reliability.worker", "sweep", "--batch", "5", "--pause", "0.02"]
+    # The first sweeper is slow (at least 13 s for the whole sweep), so the payments below
+    # happen, and the kill lands, mid-sweep even on a loaded machine; the second one is quick.
+    slow_sweep = ["-m", "tests.reliability.worker", "sweep", "--batch", "5", "--pause", "0.05"]
+    sweep = ["-m", "tests.reliability.worker", "sweep", "--batch", "5", "--pause", "0.005"]
 
     def expired() -> int:
         return Reservation.objects.filter(status="EXPIRED").count()
 
-    worker = processes.start("sweeper-a", sweep, env())
+    worker = processes.start("sweeper-a", slow_sweep, env())
     wait_until(lambda: expired() > 0, timeout=30, what="the sweep to start")
     # Fans pay for live holds while the sweep runs (the sweeper skips locked rows).
     paid = []
