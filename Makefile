@@ -19,6 +19,7 @@ install: $(STAMP)
 # Embedded default: SQLite, debug on, web + django-q2 cluster + admission ticker
 # in the foreground; Ctrl-C stops them all.
 run: install
+	$(BIN)/python -m tools.dbcheck --if-postgres
 	$(BIN)/python manage.py migrate --noinput -v0
 	$(BIN)/python manage.py seed_demo
 	$(BIN)/python manage.py setup_schedules

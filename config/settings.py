@@ -350,7 +350,8 @@ LOGGING = {
         "json": {"()": "core.logs.JsonFormatter"},
         "plain": {
             "()": "core.logs.PlainFormatter",
-            "format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s",
+            "format": "%(asctime)s %(levelname)s %(name)s%(request_tag)s %(message)s",
+            "datefmt": "%H:%M:%S",
         },
     },
     "handlers": {
@@ -362,8 +363,10 @@ LOGGING = {
     },
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     "loggers": {
+        # Django's own console handler would print its records a second time in debug.
+        "django": {"handlers": [], "level": "INFO", "propagate": True},
         "django.db.backends": {"level": "WARNING"},
-        # Our request line replaces runserver's own access line.
-        "django.server": {"level": "WARNING"},
+        # Our request line replaces runserver's own access line, 4xx included.
+        "django.server": {"level": "ERROR"},
     },
 }

@@ -111,6 +111,9 @@ class PlainFormatter(logging.Formatter):
 
     def formatMessage(self, record: logging.LogRecord) -> str:
         record.message = escape_controls(record.message)
+        # The request id, short, only on lines logged while a request runs.
+        request_id = getattr(record, "request_id", None)
+        record.request_tag = f" [{request_id[:8]}]" if request_id else ""
         return super().formatMessage(record)
 
     def format(self, record: logging.LogRecord) -> str:
