@@ -9,7 +9,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from concerts import selectors, services
+from concerts import live, selectors, services
 from concerts.exceptions import DateNotAvailable, SeatUnavailable
 from core.errors import ApplicationError
 from core.parsing import parse_int
@@ -36,9 +36,9 @@ def concert_detail(request: HttpRequest, concert_id: int) -> HttpResponse:
 @queue_gate_page
 def book_dates(request: HttpRequest, concert_id: int) -> HttpResponse:
     concert = selectors.concert_get(concert_id=concert_id, priced=False)
-    performances = selectors.bookable_performances(concert=concert)
     dates = [
-        {"date": p.date, "starts_at": p.starts_at, "available": p.seat_count - p.taken_count} for p in performances
+        {"date": r.date, "starts_at": r.starts_at, "available": r.available}
+        for r in live.bookable_dates(concert_id=concert.pk)
     ]
     return render(request, "concerts/book_dates.html", {"concert": concert, "dates": dates})
 
@@ -51,11 +51,11 @@ def book_seats(request: HttpRequest, concert_id: int, date: str) -> HttpResponse
     try:
         if day is None:
             raise DateNotAvailable()
-        performance = selectors.bookable_performance(concert=concert, date=day)
+        performance = live.bookable_date(concert_id=concert.pk, date=day)
     except DateNotAvailable:
         messages.error(request, "That date is not on sale. Pick one of the dates below.")
         return redirect("book-dates", concert_id=concert.pk)
-    states = selectors.seat_map(performance=performance)
+    states = live.seat_map(performance_id=performance.performance_id, user_id=request.user.pk)
     rows = [states[i : i + GRID_COLUMNS] for i in range(0, len(states), GRID_COLUMNS)]
     grades = {}
     for state in states:

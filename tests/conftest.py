@@ -33,10 +33,12 @@ def _fresh_state(settings, monkeypatch):
 
     monkeypatch.setattr(Conf, "SYNC", True)
 
+    from concerts.live import snapshots_clear
     from queue_app.selectors import queue_config_cache_clear
 
     settings.RATE_LIMITS = False
     queue_config_cache_clear()
+    snapshots_clear()
     cache.clear()
     yield
     queue_config_cache_clear()

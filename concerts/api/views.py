@@ -7,9 +7,10 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from concerts import selectors
+from concerts import live, selectors
 from concerts.api.serializers import ConcertSerializer, DatesSerializer, SeatMapSerializer
 from concerts.models import Concert
+from core.conditional import conditional_response
 from core.errors import ValidationFailed
 from core.openapi import problems
 from queue_app.gate import QueueGate
@@ -48,21 +49,18 @@ class ConcertViewSet(viewsets.ReadOnlyModelViewSet):
     )
     @action(detail=True, methods=["get"], permission_classes=[permissions.IsAuthenticated, QueueGate])
     def dates(self, request: Request, pk: str) -> Response:
-        concert = self.get_object()
-        performances = selectors.bookable_performances(concert=concert)
-        return Response(
+        # The gate has found the caller's pass for this concert, so the concert exists.
+        rows = live.bookable_dates(concert_id=int(pk))
+        dates = [
             {
-                "dates": [
-                    {
-                        "date": p.date,
-                        "performance_id": p.pk,
-                        "starts_at": p.starts_at,
-                        "available_seats": p.seat_count - p.taken_count,
-                    }
-                    for p in performances
-                ]
+                "date": r.date,
+                "performance_id": r.performance_id,
+                "starts_at": r.starts_at,
+                "available_seats": r.available,
             }
-        )
+            for r in rows
+        ]
+        return conditional_response(request, DatesSerializer({"dates": dates}).data)
 
     @extend_schema(
         summary="Seat map of one date (gated)",
@@ -83,26 +81,24 @@ class ConcertViewSet(viewsets.ReadOnlyModelViewSet):
         permission_classes=[permissions.IsAuthenticated, QueueGate],
     )
     def seats(self, request: Request, pk: str, date: str) -> Response:
-        concert = self.get_object()
         day = selectors.parse_date(date)
         if day is None:
             raise ValidationFailed({"date": ["Use a real date in the form YYYY-MM-DD."]})
-        performance = selectors.bookable_performance(concert=concert, date=day)
-        states = selectors.seat_map(performance=performance)
-        return Response(
-            {
-                "date": performance.date,
-                "performance_id": performance.pk,
-                "seats": [
-                    {
-                        "number": s.number,
-                        "price": s.price,
-                        "grade": s.grade,
-                        "status": s.status,
-                        "mine": s.holder_id == request.user.pk,
-                    }
-                    for s in states
-                ],
-                "available": [s.number for s in states if s.status == selectors.SEAT_AVAILABLE],
-            }
-        )
+        performance = live.bookable_date(concert_id=int(pk), date=day)
+        states = live.seat_map(performance_id=performance.performance_id, user_id=request.user.pk)
+        data = {
+            "date": performance.date,
+            "performance_id": performance.performance_id,
+            "seats": [
+                {
+                    "number": s.number,
+                    "price": s.price,
+                    "grade": s.grade,
+                    "status": s.status,
+                    "mine": s.holder_id == request.user.pk,
+                }
+                for s in states
+            ],
+            "available": [s.number for s in states if s.status == selectors.SEAT_AVAILABLE],
+        }
+        return conditional_response(request, SeatMapSerializer(data).data)

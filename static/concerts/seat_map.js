@@ -22,7 +22,7 @@
   }
 
   function refresh() {
-    fetch(form.dataset.url, { credentials: "same-origin", headers: { Accept: "application/json" }, cache: "no-store" })
+    fetch(form.dataset.url, { credentials: "same-origin", headers: { Accept: "application/json" }, cache: "no-cache" })
       .then(function (r) {
         if (r.status === 403) { window.location.reload(); return null; }
         return r.ok ? r.json() : null;

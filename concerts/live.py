@@ -1,0 +1,188 @@
+"""The opening surge's two hottest reads, dates and seat maps, from a per-process
+snapshot at most ``MAX_AGE`` old.
+
+Every admitted fan's page refreshes its seat map every few seconds; rebuilding it
+from the database each time costs a join over every seat and its reservations.
+A snapshot of that join is shared by all requests of a process for up to one
+second, which bounds what a fan sees of someone else's hold, release or payment
+to one second late. Two things are never stale:
+
+- a hold that lapses: the snapshot keeps each hold's ``held_until`` and the read
+  compares it with its own clock, so the seat is free the moment the hold ends;
+- the fan's own seats: each read overlays the caller's live reservations for the
+  performance, read fresh (one indexed query), so their own hold, release or
+  payment shows at once.
+
+Nothing here decides a booking: the hold itself locks the seat on the primary.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TypeVar
+
+from django.db.models import Count, FilteredRelation, IntegerField, OuterRef, Subquery, Value
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from concerts.exceptions import DateNotAvailable
+from concerts.models import Performance, Reservation, Seat
+from concerts.selectors import (
+    SEAT_AVAILABLE,
+    SEAT_HELD,
+    SEAT_SOLD,
+    SeatState,
+    bookable_q,
+    live_reservations_q,
+)
+
+MAX_AGE = dt.timedelta(seconds=1)
+MAX_ENTRIES = 2048
+
+T = TypeVar("T")
+
+
+class _Snapshots:
+    """A small LRU of (built at, value) by key; a value older than MAX_AGE is rebuilt."""
+
+    def __init__(self) -> None:
+        self._items: OrderedDict[object, tuple[dt.datetime, object]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: object, now: dt.datetime, build: Callable[[], T]) -> T:
+        with self._lock:
+            hit = self._items.get(key)
+            if hit is not None and hit[0] <= now < hit[0] + MAX_AGE:
+                self._items.move_to_end(key)
+                return hit[1]  # type: ignore[return-value]
+        value = build()
+        with self._lock:
+            self._items[key] = (now, value)
+            self._items.move_to_end(key)
+            while len(self._items) > MAX_ENTRIES:
+                self._items.popitem(last=False)
+        return value
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
+
+
+_dates = _Snapshots()
+_seats = _Snapshots()
+
+
+def snapshots_clear() -> None:
+    """Forget every snapshot (tests; a staff change that must show at once)."""
+    _dates.clear()
+    _seats.clear()
+
+
+@dataclass(frozen=True)
+class DateRow:
+    performance_id: int
+    date: dt.date
+    start_time: dt.time
+    seats: int
+    taken: int
+
+    @property
+    def starts_at(self) -> dt.datetime:
+        return timezone.make_aware(dt.datetime.combine(self.date, self.start_time))
+
+    @property
+    def available(self) -> int:
+        return self.seats - self.taken
+
+
+def bookable_dates(*, concert_id: int, now: dt.datetime | None = None) -> list[DateRow]:
+    """The concert's bookable performances with their seats left, from a snapshot at most
+    MAX_AGE old; a performance that starts meanwhile drops out at once."""
+    now = now or timezone.now()
+    rows = _dates.get(concert_id, now, lambda: _build_dates(concert_id, now))
+    return [row for row in rows if row.starts_at > now]
+
+
+def bookable_date(*, concert_id: int, date: dt.date, now: dt.datetime | None = None) -> DateRow:
+    row = next((row for row in bookable_dates(concert_id=concert_id, now=now) if row.date == date), None)
+    if row is None:
+        raise DateNotAvailable(f"There is no bookable performance of this concert on {date:%Y-%m-%d}.")
+    return row
+
+
+def _build_dates(concert_id: int, now: dt.datetime) -> list[DateRow]:
+    seats = Seat.objects.filter(performance=OuterRef("pk")).order_by().values("performance").annotate(n=Count("pk"))
+    taken = (
+        Reservation.objects.filter(live_reservations_q(now), performance=OuterRef("pk"))
+        .order_by()
+        .values("performance")
+        .annotate(n=Count("pk"))
+    )
+    rows = (
+        Performance.objects.filter(bookable_q(now), concert_id=concert_id)
+        .annotate(
+            seat_count=Coalesce(Subquery(seats.values("n"), output_field=IntegerField()), Value(0)),
+            taken_count=Coalesce(Subquery(taken.values("n"), output_field=IntegerField()), Value(0)),
+        )
+        .order_by("date")
+        .values_list("pk", "date", "start_time", "seat_count", "taken_count")
+    )
+    return [DateRow(*row) for row in rows]
+
+
+@dataclass(frozen=True)
+class _SeatRow:
+    number: int
+    grade: str
+    price: int
+    status: str | None  # the live reservation's status at build time, if any
+    holder_id: int | None
+    reservation_id: int | None
+    held_until: dt.datetime | None
+
+
+def seat_map(*, performance_id: int, user_id: int | None, now: dt.datetime | None = None) -> list[SeatState]:
+    """Every seat of the performance with its state at ``now``: others' holds and sales
+    from a snapshot at most MAX_AGE old, lapses exact, the caller's own seats fresh."""
+    now = now or timezone.now()
+    rows = _seats.get(performance_id, now, lambda: _build_seats(performance_id, now))
+    mine = {}
+    if user_id is not None:
+        mine = {
+            number: (status, pk)
+            for number, status, pk in Reservation.objects.filter(
+                live_reservations_q(now), user_id=user_id, performance_id=performance_id
+            ).values_list("seat__number", "status", "pk")
+        }
+    states = []
+    for row in rows:
+        status, holder, reservation = row.status, row.holder_id, row.reservation_id
+        if status == Reservation.Status.HELD and row.held_until <= now:
+            status = holder = reservation = None  # lapsed since the snapshot: free now
+        if row.number in mine:
+            status, reservation = mine[row.number]
+            holder = user_id
+        elif holder is not None and holder == user_id:
+            status = holder = reservation = None  # the caller released or lost it since
+        if status == Reservation.Status.CONFIRMED:
+            label = SEAT_SOLD
+        elif status == Reservation.Status.HELD:
+            label = SEAT_HELD
+        else:
+            label = SEAT_AVAILABLE
+        states.append(SeatState(row.number, row.grade, row.price, label, holder, reservation))
+    return states
+
+
+def _build_seats(performance_id: int, now: dt.datetime) -> list[_SeatRow]:
+    rows = (
+        Seat.objects.filter(performance_id=performance_id)
+        .annotate(live=FilteredRelation("reservations", condition=live_reservations_q(now, "reservations__")))
+        .order_by("number")
+        .values_list("number", "grade", "price", "live__status", "live__user_id", "live__id", "live__held_until")
+    )
+    return [_SeatRow(*row) for row in rows]

@@ -1,0 +1,134 @@
+"""Dates and seat maps from a snapshot at most one second old: other fans' holds,
+releases and payments show within a second, lapses and the fan's own seats at once."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+import time_machine
+from django.utils import timezone
+
+from concerts.live import MAX_AGE
+from tests.concerts.test_holds import fan, hold
+from tests.factories import ConcertFactory, make_performance
+from tests.payments.test_payments import fund, pay
+
+pytestmark = pytest.mark.django_db
+
+JUST_PAST = MAX_AGE + dt.timedelta(milliseconds=1)
+
+
+@pytest.fixture
+def performance():
+    return make_performance(ConcertFactory(), days=5)
+
+
+def seats_url(performance) -> str:
+    return f"/api/v1/concerts/{performance.concert_id}/dates/{performance.date}/seats"
+
+
+def seat(client, performance, number) -> dict:
+    return client.get(seats_url(performance)).json()["seats"][number - 1]
+
+
+def dates(client, performance) -> dict:
+    body = client.get(f"/api/v1/concerts/{performance.concert_id}/dates").json()
+    return next(d for d in body["dates"] if d["performance_id"] == performance.pk)
+
+
+def test_others_see_a_hold_release_and_payment_within_a_second(performance):
+    start = timezone.now()
+    with time_machine.travel(start, tick=False):
+        holder, other = fan(performance.concert), fan(performance.concert)
+        fund(holder.user, 1_000_000)
+        assert seat(other, performance, 5)["status"] == "AVAILABLE"
+        assert dates(other, performance)["available_seats"] == 50
+        reservation = hold(holder, performance, 5).json()
+        # Within the second the other fan may still see the seat free (the hold itself decides).
+        assert seat(other, performance, 5)["status"] == "AVAILABLE"
+    with time_machine.travel(start + JUST_PAST, tick=False):
+        assert seat(other, performance, 5) == {
+            "number": 5,
+            "price": 150_000,
+            "grade": "VIP",
+            "status": "HELD",
+            "mine": False,
+        }
+        assert dates(other, performance)["available_seats"] == 49
+        assert holder.delete(f"/api/v1/reservations/{reservation['id']}").status_code == 204
+    with time_machine.travel(start + 2 * JUST_PAST, tick=False):
+        assert seat(other, performance, 5)["status"] == "AVAILABLE"
+        reservation = hold(holder, performance, 6).json()
+        assert pay(holder, reservation["id"]).status_code == 201
+    with time_machine.travel(start + 3 * JUST_PAST, tick=False):
+        assert seat(other, performance, 6)["status"] == "SOLD"
+        assert dates(other, performance)["available_seats"] == 49
+
+
+def test_the_holder_sees_their_own_hold_release_and_payment_at_once(performance):
+    start = timezone.now()
+    with time_machine.travel(start, tick=False):
+        holder = fan(performance.concert)
+        fund(holder.user, 1_000_000)
+        assert seat(holder, performance, 7)["status"] == "AVAILABLE"  # the snapshot is built now
+        reservation = hold(holder, performance, 7).json()
+        assert seat(holder, performance, 7) == {
+            "number": 7,
+            "price": 150_000,
+            "grade": "VIP",
+            "status": "HELD",
+            "mine": True,
+        }
+        assert holder.delete(f"/api/v1/reservations/{reservation['id']}").status_code == 204
+        assert seat(holder, performance, 7)["status"] == "AVAILABLE"
+        reservation = hold(holder, performance, 8).json()
+        assert seat(holder, performance, 8)["mine"] is True
+        assert pay(holder, reservation["id"]).status_code == 201
+    # Paying ended the pass, so the map is out of reach; my tickets show the sale at once.
+    assert holder.get(f"/api/v1/reservations/{reservation['id']}").json()["status"] == "CONFIRMED"
+
+
+def test_a_hold_lapsing_within_the_snapshots_second_is_free_at_once(performance, settings):
+    """The snapshot taken half a second before the lapse still serves at the lapse: the seat
+    reads HELD until held_until and free from that moment, whatever the snapshot says."""
+    settings.HOLD_TTL_SECONDS = 3
+    start = timezone.now()
+    with time_machine.travel(start, tick=False):
+        holder, other = fan(performance.concert), fan(performance.concert)
+        reservation = hold(holder, performance, 10).json()
+    held_until = dt.datetime.fromisoformat(reservation["held_until"])
+    built = held_until - dt.timedelta(milliseconds=500)
+    with time_machine.travel(built, tick=False):
+        assert seat(other, performance, 10)["status"] == "HELD"
+    with time_machine.travel(held_until, tick=False):
+        assert seat(other, performance, 10)["status"] == "AVAILABLE"
+
+
+def test_the_seat_map_and_dates_answer_304_while_unchanged(performance):
+    start = timezone.now()
+    with time_machine.travel(start, tick=False):
+        client, other = fan(performance.concert), fan(performance.concert)
+        first = client.get(seats_url(performance))
+        assert first.status_code == 200 and first["ETag"] and "no-cache" in first["Cache-Control"]
+        again = client.get(seats_url(performance), HTTP_IF_NONE_MATCH=first["ETag"])
+        assert again.status_code == 304 and again["ETag"] == first["ETag"] and not again.content
+        dates_url = f"/api/v1/concerts/{performance.concert_id}/dates"
+        listed = client.get(dates_url)
+        assert client.get(dates_url, HTTP_IF_NONE_MATCH=listed["ETag"]).status_code == 304
+        hold(other, performance, 11)
+    with time_machine.travel(start + JUST_PAST, tick=False):
+        changed = client.get(seats_url(performance), HTTP_IF_NONE_MATCH=first["ETag"])
+        assert changed.status_code == 200 and changed["ETag"] != first["ETag"]
+        assert client.get(dates_url, HTTP_IF_NONE_MATCH=listed["ETag"]).status_code == 200
+
+
+def test_warm_reads_cost_the_gate_and_the_callers_own_seats_only(performance, settings, django_assert_num_queries):
+    settings.QUEUE_BACKEND = "database"
+    client = fan(performance.concert)
+    client.get(seats_url(performance))  # warm: the snapshot and the queue settings
+    with django_assert_num_queries(2):  # the pass (gate) and the caller's own reservations
+        assert client.get(seats_url(performance)).status_code == 200
+    client.get(f"/api/v1/concerts/{performance.concert_id}/dates")
+    with django_assert_num_queries(1):  # the pass (gate)
+        assert client.get(f"/api/v1/concerts/{performance.concert_id}/dates").status_code == 200
