@@ -31,14 +31,7 @@ from django.utils import timezone
 
 from concerts.exceptions import DateNotAvailable
 from concerts.models import Performance, Reservation, Seat
-from concerts.selectors import (
-    SEAT_AVAILABLE,
-    SEAT_HELD,
-    SEAT_SOLD,
-    SeatState,
-    bookable_q,
-    live_reservations_q,
-)
+from concerts.selectors import SeatState, bookable_q, live_reservations_q, seat_status
 
 MAX_AGE = dt.timedelta(seconds=1)
 MAX_ENTRIES = 2048
@@ -168,13 +161,7 @@ def seat_map(*, performance_id: int, user_id: int | None, now: dt.datetime | Non
             holder = user_id
         elif holder is not None and holder == user_id:
             status = holder = reservation = None  # the caller released or lost it since
-        if status == Reservation.Status.CONFIRMED:
-            label = SEAT_SOLD
-        elif status == Reservation.Status.HELD:
-            label = SEAT_HELD
-        else:
-            label = SEAT_AVAILABLE
-        states.append(SeatState(row.number, row.grade, row.price, label, holder, reservation))
+        states.append(SeatState(row.number, row.grade, row.price, seat_status(status), holder, reservation))
     return states
 
 

@@ -132,16 +132,19 @@ def seat_map(*, performance: Performance, now: dt.datetime | None = None) -> lis
         .order_by("number")
         .values_list("number", "grade", "price", "live__status", "live__user_id", "live__id")
     )
-    states = []
-    for number, grade, price, live_status, live_user, live_id in rows:
-        if live_status == Reservation.Status.CONFIRMED:
-            status = SEAT_SOLD
-        elif live_status == Reservation.Status.HELD:
-            status = SEAT_HELD
-        else:
-            status = SEAT_AVAILABLE
-        states.append(SeatState(number, grade, price, status, live_user, live_id))
-    return states
+    return [
+        SeatState(number, grade, price, seat_status(live_status), live_user, live_id)
+        for number, grade, price, live_status, live_user, live_id in rows
+    ]
+
+
+def seat_status(live_status: str | None) -> str:
+    """A seat's state from the status of its live reservation (None: it has none)."""
+    if live_status == Reservation.Status.CONFIRMED:
+        return SEAT_SOLD
+    if live_status == Reservation.Status.HELD:
+        return SEAT_HELD
+    return SEAT_AVAILABLE
 
 
 def effective_status(reservation: Reservation, now: dt.datetime | None = None) -> str:
