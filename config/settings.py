@@ -286,13 +286,15 @@ CANCEL_DEADLINE_HOURS = env_int("CANCEL_DEADLINE_HOURS", 24)
 PAYMENT_GATEWAY_URL = env_str("PAYMENT_GATEWAY_URL")
 PAYMENT_GATEWAY_TIMEOUT_SECONDS = env_int("PAYMENT_GATEWAY_TIMEOUT_SECONDS", 5)
 QUEUE_BACKEND = env_str("QUEUE_BACKEND", "")
+# Seconds each process remembers a valid API token's user (0: ask the database every time).
+AUTH_TOKEN_CACHE_SECONDS = env_int("AUTH_TOKEN_CACHE_SECONDS", 5)
 RATE_LIMITS = env_str("RATE_LIMITS", "on").strip().lower() not in {"off", "0", "false", "no"}
 
 # --- REST framework / OpenAPI -----------------------------------------------
 REST_FRAMEWORK = {
     # Token first: its WWW-Authenticate header makes anonymous calls 401, not 403.
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "core.authentication.CachedTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
@@ -366,7 +368,8 @@ LOGGING = {
         # Django's own console handler would print its records a second time in debug.
         "django": {"handlers": [], "level": "INFO", "propagate": True},
         "django.db.backends": {"level": "WARNING"},
-        # Our request line replaces runserver's own access line, 4xx included.
+        # Our request line replaces runserver's own access line and Django's 4xx warnings.
         "django.server": {"level": "ERROR"},
+        "django.request": {"level": "ERROR"},
     },
 }

@@ -11,6 +11,8 @@ class CoreConfig(AppConfig):
     def ready(self) -> None:
         from django.contrib.auth.signals import user_logged_out
 
+        from core.authentication import connect_signals
         from core.cookies import on_logout
 
         user_logged_out.connect(on_logout, dispatch_uid="core.cookies.on_logout")
+        connect_signals()

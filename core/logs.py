@@ -30,7 +30,8 @@ request_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar("req
 
 _UUID = re.compile(r"\b([0-9a-fA-F]{8})-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}\b")
 _HEX40 = re.compile(r"\b([0-9a-fA-F]{8})[0-9a-fA-F]{32}\b")
-_AUTH_SCHEME = re.compile(r"\b(Token|Bearer|Basic)\s+[^\s'\",;]+", re.IGNORECASE)
+# A credential is at least 8 characters: "token 200" in a request line is a path and a status.
+_AUTH_SCHEME = re.compile(r"\b(Token|Bearer|Basic)\s+[^\s'\",;]{8,}", re.IGNORECASE)
 _SECRET_PAIR = re.compile(
     r"""(?P<key>["']?(?:password\d?|passwd|secret|secret_key|api_key|apikey|access_token|token|key)["']?\s*[:=]\s*)"""
     r"""(?P<quote>["']?)(?P<value>[^"'&\s,;}]+)""",

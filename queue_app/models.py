@@ -69,6 +69,7 @@ class QueuePass(models.Model):
     end_reason = models.CharField(max_length=16, blank=True)
 
     class Meta:
+        verbose_name_plural = "queue passes"
         constraints = [
             models.UniqueConstraint(
                 fields=["user", "concert"],

@@ -34,11 +34,13 @@ def _fresh_state(settings, monkeypatch):
     monkeypatch.setattr(Conf, "SYNC", True)
 
     from concerts.live import snapshots_clear
+    from core.authentication import forget_all
     from queue_app.selectors import queue_config_cache_clear
 
     settings.RATE_LIMITS = False
     queue_config_cache_clear()
     snapshots_clear()
+    forget_all()
     cache.clear()
     yield
     queue_config_cache_clear()

@@ -138,3 +138,10 @@ def test_no_secret_reaches_the_log(log_output, settings):
 )
 def test_redact(text, secret):
     assert secret not in redact(text)
+
+
+def test_a_token_login_line_keeps_its_status():
+    """'token 200' is a path and a status, not a credential: only real credentials are masked."""
+    assert redact("POST /api/v1/auth/token 400 3.1ms") == "POST /api/v1/auth/token 400 3.1ms"
+    assert redact("POST /api/v1/auth/token/ 200 3.1ms") == "POST /api/v1/auth/token/ 200 3.1ms"
+    assert redact("Authorization: Token " + "ab12" * 10) == "Authorization: Token ***"

@@ -29,7 +29,8 @@ class Command(BaseCommand):
         if not is_embedded_demo():
             self.stdout.write(
                 f"Staff: sign in at {admin_url} with an account made by "
-                "`.venv/bin/python manage.py createsuperuser` (no demo account outside the SQLite demo)."
+                "`DATABASE_URL=<the same URL> .venv/bin/python manage.py createsuperuser` "
+                "(no demo account outside the SQLite demo)."
             )
             return
         user, created = get_user_model().objects.get_or_create(
