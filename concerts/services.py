@@ -137,7 +137,7 @@ def _seat_for_hold(*, concert_id: int, date: dt.date, seat_number: int, now: dt.
         raise BookingNotOpen(
             f"Booking for this concert opens at {timezone.localtime(opens_at):%Y-%m-%d %H:%M}; "
             "your place in the waiting room is kept until then.",
-            opens_at=opens_at.isoformat(),
+            opens_at=timezone.localtime(opens_at).isoformat(),
         )
     if not selectors.performance_is_bookable(date=date, start_time=start_time, now=now):
         return None
