@@ -25,6 +25,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TypeVar
 
+from django.db import connection
 from django.db.models import Count, FilteredRelation, IntegerField, OuterRef, Subquery, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -145,12 +146,9 @@ def seat_map(*, performance_id: int, user_id: int | None, now: dt.datetime | Non
     rows = _seats.get(performance_id, now, lambda: _build_seats(performance_id, now))
     mine = {}
     if user_id is not None:
-        mine = {
-            number: (status, pk)
-            for number, status, pk in Reservation.objects.filter(
-                live_reservations_q(now), user_id=user_id, performance_id=performance_id
-            ).values_list("seat__number", "status", "pk")
-        }
+        with connection.cursor() as cursor:
+            cursor.execute(_MINE_SQL, [user_id, performance_id, connection.ops.adapt_datetimefield_value(now)])
+            mine = {number: (status, pk) for number, status, pk in cursor.fetchall()}
     states = []
     for row in rows:
         status, holder, reservation = row.status, row.holder_id, row.reservation_id
@@ -163,6 +161,16 @@ def seat_map(*, performance_id: int, user_id: int | None, now: dt.datetime | Non
             status = holder = reservation = None  # the caller released or lost it since
         states.append(SeatState(row.number, row.grade, row.price, seat_status(status), holder, reservation))
     return states
+
+
+# The caller's live reservations for the performance (index on user, performance, status),
+# as plain SQL: this runs on every seat-map read, and building it through the ORM cost more
+# than running it. Runs on SQLite and PostgreSQL.
+_MINE_SQL = """
+SELECT s.number, r.status, r.id FROM concerts_reservation r JOIN concerts_seat s ON s.id = r.seat_id
+WHERE r.user_id = %s AND r.performance_id = %s
+  AND (r.status = 'CONFIRMED' OR (r.status = 'HELD' AND r.held_until > %s))
+"""
 
 
 def _build_seats(performance_id: int, now: dt.datetime) -> list[_SeatRow]:

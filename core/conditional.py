@@ -3,12 +3,20 @@ seconds): an unchanged answer costs the client a header, not the body."""
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 from typing import Any
 
 from django.http import HttpRequest
+from django.utils import timezone
 from rest_framework.response import Response
+
+
+def iso_datetime(value: dt.datetime) -> str:
+    """A datetime as DRF's DateTimeField writes it: ISO 8601 in the current time zone, "Z" for UTC."""
+    text = timezone.localtime(value).isoformat()
+    return text[:-6] + "Z" if text.endswith("+00:00") else text
 
 
 def etag_of(data: Any) -> str:

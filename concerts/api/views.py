@@ -10,7 +10,7 @@ from rest_framework.response import Response
 from concerts import live, selectors
 from concerts.api.serializers import ConcertSerializer, DatesSerializer, SeatMapSerializer
 from concerts.models import Concert
-from core.conditional import conditional_response
+from core.conditional import conditional_response, iso_datetime
 from core.errors import ValidationFailed
 from core.openapi import problems
 from queue_app.gate import QueueGate
@@ -51,16 +51,18 @@ class ConcertViewSet(viewsets.ReadOnlyModelViewSet):
     def dates(self, request: Request, pk: str) -> Response:
         # The gate has found the caller's pass for this concert, so the concert exists.
         rows = live.bookable_dates(concert_id=int(pk))
+        # Plain values, formatted as DatesSerializer (which documents the shape) would: the
+        # serializer cost a fifth of this hot read.
         dates = [
             {
-                "date": r.date,
+                "date": r.date.isoformat(),
                 "performance_id": r.performance_id,
-                "starts_at": r.starts_at,
+                "starts_at": iso_datetime(r.starts_at),
                 "available_seats": r.available,
             }
             for r in rows
         ]
-        return conditional_response(request, DatesSerializer({"dates": dates}).data)
+        return conditional_response(request, {"dates": dates})
 
     @extend_schema(
         summary="Seat map of one date (gated)",
@@ -86,8 +88,8 @@ class ConcertViewSet(viewsets.ReadOnlyModelViewSet):
             raise ValidationFailed({"date": ["Use a real date in the form YYYY-MM-DD."]})
         performance = live.bookable_date(concert_id=int(pk), date=day)
         states = live.seat_map(performance_id=performance.performance_id, user_id=request.user.pk)
-        data = {
-            "date": performance.date,
+        data = {  # plain values, as SeatMapSerializer documents them (see dates)
+            "date": performance.date.isoformat(),
             "performance_id": performance.performance_id,
             "seats": [
                 {
@@ -101,4 +103,4 @@ class ConcertViewSet(viewsets.ReadOnlyModelViewSet):
             ],
             "available": [s.number for s in states if s.status == selectors.SEAT_AVAILABLE],
         }
-        return conditional_response(request, SeatMapSerializer(data).data)
+        return conditional_response(request, data)

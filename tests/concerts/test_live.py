@@ -132,3 +132,30 @@ def test_warm_reads_cost_the_gate_and_the_callers_own_seats_only(performance, se
     client.get(f"/api/v1/concerts/{performance.concert_id}/dates")
     with django_assert_num_queries(1):  # the pass (gate)
         assert client.get(f"/api/v1/concerts/{performance.concert_id}/dates").status_code == 200
+
+
+@pytest.mark.parametrize("zone", ["Asia/Seoul", "UTC"])
+def test_the_plain_answers_are_what_the_documented_serializers_give(performance, settings, zone):
+    from concerts import live
+    from concerts.api.serializers import DatesSerializer, SeatMapSerializer
+
+    settings.TIME_ZONE = zone
+    client = fan(performance.concert)
+    rows = live.bookable_dates(concert_id=performance.concert_id)
+    expected = DatesSerializer(
+        {
+            "dates": [
+                {
+                    "date": r.date,
+                    "performance_id": r.performance_id,
+                    "starts_at": r.starts_at,
+                    "available_seats": r.available,
+                }
+                for r in rows
+            ]
+        }
+    ).data
+    assert client.get(f"/api/v1/concerts/{performance.concert_id}/dates").json() == expected
+    body = client.get(seats_url(performance)).json()
+    assert body == SeatMapSerializer({**body, "date": performance.date}).data
+    assert body["date"] == performance.date.isoformat()

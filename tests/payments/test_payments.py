@@ -253,3 +253,18 @@ def test_two_dispatchers_at_once_send_each_email_once(performance):
     assert sent == 20
     assert len(mail.outbox) == 20
     assert OutboxEmail.objects.filter(status="SENT").count() == 20
+
+
+def test_a_payment_costs_a_fixed_number_of_statements(performance, settings, django_assert_num_queries):
+    """So they cannot creep back: the gate's and the pre-checks' reads, then one transaction
+    (reservation locked, payment, debit with its ledger row, reservation confirmed, the
+    user's other holds, the pass ended, the outbox row), then the email's dispatch."""
+    settings.QUEUE_BACKEND = "database"
+    client = fan(performance.concert)
+    fund(client.user, 1_000_000)
+    reservation_id = hold(client, performance, 3).json()["id"]
+    with django_assert_num_queries(PAYMENT_STATEMENTS):
+        assert pay(client, reservation_id).status_code == 201
+
+
+PAYMENT_STATEMENTS = 18
