@@ -41,6 +41,7 @@ GRANIAN = $(BIN)/granian --interface wsgi config.wsgi:application --host $(HOST)
 
 # What every production start does first (debug off unless DJANGO_DEBUG says otherwise).
 PREPARE = export DJANGO_DEBUG=$${DJANGO_DEBUG:-0}; \
+	$(BIN)/python -m tools.dbcheck --if-postgres && \
 	$(BIN)/python manage.py migrate --noinput && \
 	$(BIN)/python manage.py collectstatic --noinput -v0 && \
 	$(BIN)/python manage.py setup_schedules
