@@ -83,10 +83,7 @@ class DateRow:
     start_time: dt.time
     seats: int
     taken: int
-
-    @property
-    def starts_at(self) -> dt.datetime:
-        return timezone.make_aware(dt.datetime.combine(self.date, self.start_time))
+    starts_at: dt.datetime  # computed once, when the snapshot is built
 
     @property
     def available(self) -> int:
@@ -125,7 +122,10 @@ def _build_dates(concert_id: int, now: dt.datetime) -> list[DateRow]:
         .order_by("date")
         .values_list("pk", "date", "start_time", "seat_count", "taken_count")
     )
-    return [DateRow(*row) for row in rows]
+    return [
+        DateRow(pk, date, start, seats, taken, timezone.make_aware(dt.datetime.combine(date, start)))
+        for pk, date, start, seats, taken in rows
+    ]
 
 
 @dataclass(frozen=True)

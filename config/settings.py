@@ -82,6 +82,8 @@ MIDDLEWARE = [
     "core.middleware.BodySizeLimitMiddleware",
     # The waiting-room poll is answered here, ahead of everything it does not need.
     "queue_app.middleware.QueuePollMiddleware",
+    # So are an admitted fan's dates and seat-map refreshes that carry an API token.
+    "concerts.middleware.BookingReadMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     # Clears the signed-in person's own cookies (the queue pass) on every logout.

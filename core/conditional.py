@@ -8,9 +8,8 @@ import hashlib
 import json
 from typing import Any
 
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
-from rest_framework.response import Response
 
 
 def iso_datetime(value: dt.datetime) -> str:
@@ -19,17 +18,17 @@ def iso_datetime(value: dt.datetime) -> str:
     return text[:-6] + "Z" if text.endswith("+00:00") else text
 
 
-def etag_of(data: Any) -> str:
-    body = json.dumps(data, sort_keys=True, separators=(",", ":"), default=str)
-    return '"' + hashlib.blake2b(body.encode(), digest_size=12).hexdigest() + '"'
-
-
-def conditional_response(request: HttpRequest, data: Any) -> Response:
-    """200 with the data and its ETag, or 304 when the client's If-None-Match has it.
-    Private and revalidated on every use: the answer is per user and changes by the second."""
-    etag = etag_of(data)
+def conditional_json(request: HttpRequest, data: Any) -> HttpResponse:
+    """200 with the data as compact JSON (as the API's renderer writes it) and its ETag, or
+    304 when the client's If-None-Match names it. Private and revalidated on every use: the
+    answer is per user and changes by the second."""
+    body = json.dumps(data, separators=(",", ":"), ensure_ascii=False, default=str).encode()
+    etag = '"' + hashlib.blake2b(body, digest_size=12).hexdigest() + '"'
     presented = {tag.strip() for tag in request.META.get("HTTP_IF_NONE_MATCH", "").split(",")}
-    headers = {"ETag": etag, "Cache-Control": "private, no-cache"}
     if etag in presented or "*" in presented:
-        return Response(status=304, headers=headers)
-    return Response(data, headers=headers)
+        response = HttpResponse(status=304)
+    else:
+        response = HttpResponse(body, content_type="application/json")
+    response["ETag"] = etag
+    response["Cache-Control"] = "private, no-cache"
+    return response

@@ -275,6 +275,8 @@ def json_problem(
         problem_body(status=status, code=code, detail=detail, **extra),
         status=status,
         content_type=PROBLEM_CONTENT_TYPE,
+        # Byte for byte what DRF's renderer writes for the same problem.
+        json_dumps_params={"separators": (",", ":"), "ensure_ascii": False},
     )
     for key, value in (headers or {}).items():
         response[key] = value

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import permissions, viewsets
@@ -7,11 +8,11 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from concerts import live, selectors
+from concerts import selectors
+from concerts.api import reads
 from concerts.api.serializers import ConcertSerializer, DatesSerializer, SeatMapSerializer
 from concerts.models import Concert
-from core.conditional import conditional_response, iso_datetime
-from core.errors import ValidationFailed
+from core.conditional import conditional_json
 from core.openapi import problems
 from queue_app.gate import QueueGate
 
@@ -48,21 +49,9 @@ class ConcertViewSet(viewsets.ReadOnlyModelViewSet):
         },
     )
     @action(detail=True, methods=["get"], permission_classes=[permissions.IsAuthenticated, QueueGate])
-    def dates(self, request: Request, pk: str) -> Response:
+    def dates(self, request: Request, pk: str) -> HttpResponse:
         # The gate has found the caller's pass for this concert, so the concert exists.
-        rows = live.bookable_dates(concert_id=int(pk))
-        # Plain values, formatted as DatesSerializer (which documents the shape) would: the
-        # serializer cost a fifth of this hot read.
-        dates = [
-            {
-                "date": r.date.isoformat(),
-                "performance_id": r.performance_id,
-                "starts_at": iso_datetime(r.starts_at),
-                "available_seats": r.available,
-            }
-            for r in rows
-        ]
-        return conditional_response(request, {"dates": dates})
+        return conditional_json(request, reads.dates_body(concert_id=int(pk)))
 
     @extend_schema(
         summary="Seat map of one date (gated)",
@@ -82,25 +71,5 @@ class ConcertViewSet(viewsets.ReadOnlyModelViewSet):
         url_path=r"dates/(?P<date>[^/]+)/seats",
         permission_classes=[permissions.IsAuthenticated, QueueGate],
     )
-    def seats(self, request: Request, pk: str, date: str) -> Response:
-        day = selectors.parse_date(date)
-        if day is None:
-            raise ValidationFailed({"date": ["Use a real date in the form YYYY-MM-DD."]})
-        performance = live.bookable_date(concert_id=int(pk), date=day)
-        states = live.seat_map(performance_id=performance.performance_id, user_id=request.user.pk)
-        data = {  # plain values, as SeatMapSerializer documents them (see dates)
-            "date": performance.date.isoformat(),
-            "performance_id": performance.performance_id,
-            "seats": [
-                {
-                    "number": s.number,
-                    "price": s.price,
-                    "grade": s.grade,
-                    "status": s.status,
-                    "mine": s.holder_id == request.user.pk,
-                }
-                for s in states
-            ],
-            "available": [s.number for s in states if s.status == selectors.SEAT_AVAILABLE],
-        }
-        return conditional_response(request, data)
+    def seats(self, request: Request, pk: str, date: str) -> HttpResponse:
+        return conditional_json(request, reads.seat_map_body(concert_id=int(pk), date=date, user_id=request.user.pk))
