@@ -26,8 +26,7 @@ def token_for_credentials(*, username: str, password: str) -> Token:
     user = authenticate(username=username, password=password)
     if user is None:
         raise InvalidCredentials()
-    token, _ = Token.objects.get_or_create(user=user)
-    return token
+    return token_ensure(user=user)
 
 
 def token_ensure(*, user: User) -> Token:

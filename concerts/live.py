@@ -26,13 +26,13 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 from django.db import connection
-from django.db.models import Count, FilteredRelation, IntegerField, OuterRef, Subquery, Value
-from django.db.models.functions import Coalesce
+from django.db.models import FilteredRelation
 from django.utils import timezone
 
+from concerts import selectors
 from concerts.exceptions import DateNotAvailable
-from concerts.models import Performance, Reservation, Seat
-from concerts.selectors import SeatState, bookable_q, live_reservations_q, seat_status
+from concerts.models import Concert, Reservation, Seat
+from concerts.selectors import SeatState, live_reservations_q, seat_status
 
 MAX_AGE = dt.timedelta(seconds=1)
 MAX_ENTRIES = 2048
@@ -106,21 +106,8 @@ def bookable_date(*, concert_id: int, date: dt.date, now: dt.datetime | None = N
 
 
 def _build_dates(concert_id: int, now: dt.datetime) -> list[DateRow]:
-    seats = Seat.objects.filter(performance=OuterRef("pk")).order_by().values("performance").annotate(n=Count("pk"))
-    taken = (
-        Reservation.objects.filter(live_reservations_q(now), performance=OuterRef("pk"))
-        .order_by()
-        .values("performance")
-        .annotate(n=Count("pk"))
-    )
-    rows = (
-        Performance.objects.filter(bookable_q(now), concert_id=concert_id)
-        .annotate(
-            seat_count=Coalesce(Subquery(seats.values("n"), output_field=IntegerField()), Value(0)),
-            taken_count=Coalesce(Subquery(taken.values("n"), output_field=IntegerField()), Value(0)),
-        )
-        .order_by("date")
-        .values_list("pk", "date", "start_time", "seat_count", "taken_count")
+    rows = selectors.bookable_performances(concert=Concert(pk=concert_id), now=now).values_list(
+        "pk", "date", "start_time", "seat_count", "taken_count"
     )
     return [
         DateRow(pk, date, start, seats, taken, timezone.make_aware(dt.datetime.combine(date, start)))

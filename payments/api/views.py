@@ -6,8 +6,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from concerts.exceptions import ReservationNotFound
-from concerts.models import Reservation
+from concerts import selectors as concert_selectors
 from core.idempotency import IDEMPOTENCY_KEY, idempotent
 from core.openapi import problems
 from core.ratelimit import THROTTLES
@@ -45,17 +44,10 @@ class PaymentCreateView(APIView):
         data = PayRequestSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         reservation_id = data.validated_data["reservation_id"]
-        found = (
-            Reservation.objects.filter(pk=reservation_id, user=request.user)
-            .values_list("performance__concert_id", "status")
-            .first()
-        )
-        if found is None:
-            raise ReservationNotFound()
-        concert_id, current = found
+        reservation = concert_selectors.reservation_get(user_id=request.user.pk, reservation_id=reservation_id)
         # Paying ends the pass; a retry after that should still hear "already paid", not the gate's 403.
-        selectors.ensure_not_paid(reservation_id=reservation_id, status=current)
-        require_active_pass(request, concert_id)
+        selectors.ensure_not_paid(reservation_id=reservation_id, status=reservation.status)
+        require_active_pass(request, reservation.performance.concert_id)
         result = services.payment_pay(user_id=request.user.pk, reservation_id=reservation_id)
         body = selectors.payment_data(payment=result.payment, balance=result.balance)
         return Response(PaymentSerializer(body).data, status=status.HTTP_201_CREATED)
