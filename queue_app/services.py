@@ -76,18 +76,17 @@ def pass_join(*, user_id: int, concert_id: object, now: dt.datetime | None = Non
     now = now or timezone.now()
     concert = hooks.concert_get(concert_id)
     config = queue_config(concert_id=concert.pk)
-    backend = get_backend()
-    record, created = backend.join(
+    instant = config.is_open(now) and not config.paused and not config.needs_draw(now)
+    joined = get_backend().join(
         concert_id=concert.pk,
         user_id=user_id,
         now=now,
         prequeue=not config.is_open(now),
         waiting_until=now + dt.timedelta(seconds=idle_span(1)),
         poll_after=1,
+        admission=_admission(config, now) if instant else None,
     )
-    if created and config.is_open(now) and not config.paused and not config.needs_draw(now):
-        record = backend.admit_through(token=record.token, admission=_admission(config, now), now=now) or record
-    return _view(record, now, config), created
+    return _view(joined.record, now, config, position=joined.position), joined.created
 
 
 def pass_status(*, token: uuid.UUID, user_id: int | None = None, now: dt.datetime | None = None) -> PassView:

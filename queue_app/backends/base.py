@@ -64,6 +64,14 @@ class Admission:
 
 
 @dataclass(frozen=True)
+class JoinResult:
+    record: PassRecord
+    created: bool
+    # 1 + those waiting ahead, for a pass left WAITING in a drawn place; else None.
+    position: int | None
+
+
+@dataclass(frozen=True)
 class TickResult:
     admitted: int
     idle_expired: int
@@ -84,14 +92,16 @@ class QueueBackend(Protocol):
         prequeue: bool,
         waiting_until: dt.datetime,
         poll_after: int,
-    ) -> tuple[PassRecord, bool]:
-        """The user's live pass for the concert, or a new WAITING pass at the back (created=True).
-        A pass past its expiry is ended first, so the new one goes to the back."""
+        admission: Admission | None = None,
+    ) -> JoinResult:
+        """The user's live pass for the concert, or a new WAITING pass at the back (created=True),
+        in one round trip. A pass past its expiry is ended first, so the new one goes to the back.
 
-    def admit_through(self, *, token: uuid.UUID, admission: Admission, now: dt.datetime) -> PassRecord | None:
-        """Instant entry: if this WAITING pass and everyone waiting ahead of it fit under
-        the cap, admit them all now, in order; else leave it to the ticker's pace.
-        Returns the pass as it is afterwards (None only if it no longer exists)."""
+        With ``admission`` (booking open, not paused, pre-queue drawn), a new pass gets instant
+        entry atomically with the cap: if it and everyone admissible waiting ahead of it fit under
+        the cap, they are all admitted now, in order; else it waits for the ticker. While the line
+        is longer than the cap this takes no per-concert lock. The result carries the position
+        of a pass left WAITING in a drawn place (None otherwise), read in the same round trip."""
 
     def get(self, token: uuid.UUID) -> PassRecord | None: ...
 

@@ -23,7 +23,7 @@ from django.db.backends.postgresql.psycopg_any import is_psycopg3
 from django.db.models import F, Q
 from django.utils import timezone
 
-from queue_app.backends.base import ACTIVE, EXPIRED, WAITING, Admission, PassRecord, TickResult
+from queue_app.backends.base import ACTIVE, EXPIRED, WAITING, Admission, JoinResult, PassRecord, TickResult
 from queue_app.models import ConcertQueue, QueuePass
 
 LIVE = (WAITING, ACTIVE)
@@ -121,6 +121,29 @@ class DatabaseBackend:
         prequeue: bool,
         waiting_until: dt.datetime,
         poll_after: int,
+        admission: Admission | None = None,
+    ) -> JoinResult:
+        record, created = self._join(
+            concert_id=concert_id,
+            user_id=user_id,
+            now=now,
+            prequeue=prequeue,
+            waiting_until=waiting_until,
+            poll_after=poll_after,
+        )
+        if created and admission is not None:
+            record = self.admit_through(token=record.token, admission=admission, now=now) or record
+        return JoinResult(record, created, None)
+
+    def _join(
+        self,
+        *,
+        concert_id: int,
+        user_id: int,
+        now: dt.datetime,
+        prequeue: bool,
+        waiting_until: dt.datetime,
+        poll_after: int,
     ) -> tuple[PassRecord, bool]:
         with transaction.atomic():
             existing = (
@@ -151,7 +174,7 @@ class DatabaseBackend:
         # A concurrent request of the same user created the pass first: that one is theirs.
         winner = QueuePass.objects.filter(concert_id=concert_id, user_id=user_id, status__in=LIVE).first()
         if winner is None:  # it ended in between; ask again
-            return self.join(
+            return self._join(
                 concert_id=concert_id,
                 user_id=user_id,
                 now=now,

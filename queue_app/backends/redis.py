@@ -23,8 +23,8 @@ script touches a single cluster slot::
     encore:q:concerts            set: concerts with passes stored (live or not yet purged)
 
 The two global keys cannot live in a concert's slot, so no script touches them:
-they are written by Python after the script, idempotently (``SET NX`` / ``SADD``),
-and read before it. A crash in between strands nothing: a join that returns an
+they are written by Python after the script (a join pipelines them with its script, one
+round trip), idempotently (``SET NX`` / ``SADD``), and read before it. A crash in between strands nothing: a join that returns an
 existing pass writes the token mapping again (a pass whose mapping is missing
 answers 404 until then), and the concert set is only pruned by `purge`, with a
 re-check (see `_forget_concert_if_empty`); the next join re-adds a concert a
@@ -37,8 +37,8 @@ Scripts, in lua/<name>.lua (all but `poll` start with the helpers of `prelude.lu
 get the concert's 8 keys):
     poll          the pass and its rank, and the idle deadline pushed out, in one round trip
                   (the token's concert comes from the process's copy of its mapping)
-    join          dedup on the users hash; end a lapsed pass; new pass at the back
-    admit_through admit this pass and everyone admissible ahead of it, if all fit under the cap
+    join          dedup on the users hash; end a lapsed pass; new pass at the back; and instant
+                  entry: this pass and everyone admissible ahead of it, if all fit under the cap
     touch         a poll: push a WAITING pass's idle deadline out
     leave / end   end the owner's live pass
     tick          end idle WAITING and lapsed ACTIVE passes, then admit min(batch, cap - active)
@@ -76,7 +76,7 @@ from django.conf import settings
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
-from queue_app.backends.base import ACTIVE, WAITING, Admission, PassRecord, TickResult
+from queue_app.backends.base import ACTIVE, WAITING, Admission, JoinResult, PassRecord, TickResult
 from queue_app.backends.database import prequeue_order
 from queue_app.exceptions import QueueUnavailable
 
@@ -112,7 +112,6 @@ def _lua(name: str) -> str:
 _LUA_PRELUDE = _lua("prelude")
 _POLL = _lua("poll")
 _JOIN = _lua("join")
-_ADMIT_THROUGH = _lua("admit_through")
 _TOUCH = _lua("touch")
 _LEAVE = _lua("leave")
 _END = _lua("end")
@@ -239,7 +238,6 @@ class RedisBackend:
         register = self.client.register_script
         self._poll = register(_POLL)
         self._join = register(_LUA_PRELUDE + _JOIN)
-        self._admit_through = register(_LUA_PRELUDE + _ADMIT_THROUGH)
         self._touch = register(_LUA_PRELUDE + _TOUCH)
         self._leave = register(_LUA_PRELUDE + _LEAVE)
         self._end = register(_LUA_PRELUDE + _END)
@@ -260,38 +258,49 @@ class RedisBackend:
         prequeue: bool,
         waiting_until: dt.datetime,
         poll_after: int,
-    ) -> tuple[PassRecord, bool]:
-        reply = self._join(
+        admission: Admission | None = None,
+    ) -> JoinResult:
+        """One round trip: the script (join and instant entry) pipelined with the two global
+        writes a new pass needs, its token mapping and the concert set. The token is chosen
+        here, so its mapping can go in the same pipeline; when the script finds the user's
+        live pass instead, a second round trip deletes the unused mapping and writes the
+        found pass's again (NX: a crashed first join may have left it out)."""
+        new_token = str(uuid.uuid4())
+        pipe = self.client.pipeline(transaction=False)
+        self._join(
             keys=_keys(concert_id),
             args=[
                 _us(now),
                 _retention(),
-                str(uuid.uuid4()),
+                new_token,
                 user_id,
                 "1" if prequeue else "0",
                 _us(waiting_until),
                 poll_after,
                 concert_id,
+                admission.cap if admission is not None else -1,
+                _us(admission.active_until) if admission is not None else "",
             ],
+            client=pipe,
         )
-        created, token, lapsed = bool(reply[0]), reply[1], reply[2]
-        pipe = self.client.pipeline(transaction=False)
-        # NX: idempotent for a pass found again, and it never clears the TTL of an ended one.
-        pipe.set(TOKEN_KEY.format(token=token), concert_id, nx=True)
+        pipe.set(TOKEN_KEY.format(token=new_token), concert_id, nx=True)
         pipe.sadd(CONCERTS_KEY, concert_id)
-        if lapsed:
-            pipe.expire(TOKEN_KEY.format(token=lapsed), _retention())
-        pipe.execute()
-        record = _record(token, _pairs(reply[3:]))
+        reply = pipe.execute()[0]
+        created, token, lapsed, rank = bool(reply[0]), reply[1], reply[2], int(reply[3])
+        if not created or lapsed:
+            pipe = self.client.pipeline(transaction=False)
+            if not created:
+                pipe.delete(TOKEN_KEY.format(token=new_token))
+                # NX: idempotent for a pass found again, and it never clears the TTL of an ended one.
+                pipe.set(TOKEN_KEY.format(token=token), concert_id, nx=True)
+            if lapsed:
+                pipe.expire(TOKEN_KEY.format(token=lapsed), _retention())
+            pipe.execute()
+        self._concerts.put(token, str(concert_id))
+        record = _record(token, _pairs(reply[4:]))
         assert record is not None  # the script just returned its fields
-        return record, created
-
-    def admit_through(self, *, token: uuid.UUID, admission: Admission, now: dt.datetime) -> PassRecord | None:
-        reply = self._admit_through(
-            keys=_keys(admission.concert_id),
-            args=[_us(now), str(token), admission.cap, _us(admission.active_until)],
-        )
-        return _record(str(token), _pairs(reply)) if reply else None
+        drawn_wait = record.status == WAITING and record.order_key is not None and rank >= 0
+        return JoinResult(record, created, rank + 1 if drawn_wait else None)
 
     def get(self, token: uuid.UUID) -> PassRecord | None:
         concert_id = self._concert_of(token)

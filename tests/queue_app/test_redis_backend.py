@@ -37,16 +37,16 @@ def now():
     return timezone.now()
 
 
-def join(backend, user_id, now, *, prequeue=False, idle=60, concert_id=CONCERT):
-    record, _ = backend.join(
+def join(backend, user_id, now, *, prequeue=False, idle=60, concert_id=CONCERT, admit=None):
+    return backend.join(
         concert_id=concert_id,
         user_id=user_id,
         now=now,
         prequeue=prequeue,
         waiting_until=now + dt.timedelta(seconds=idle),
         poll_after=1,
-    )
-    return record
+        admission=admit,
+    ).record
 
 
 def admission(now, *, batch=100, cap=100, concert_id=CONCERT):
@@ -71,10 +71,10 @@ def test_order_follows_the_counter_and_times_round_trip_exactly(backend, now):
     assert got == records[0]
     assert got.expires_at == now + dt.timedelta(seconds=60)  # to the microsecond
     # The same user again: the same pass, not a second place.
-    again, created = backend.join(
-        concert_id=CONCERT, user_id=1, now=now, prequeue=False, waiting_until=now, poll_after=1
-    )
-    assert not created and again.token == records[0].token
+    again = backend.join(concert_id=CONCERT, user_id=1, now=now, prequeue=False, waiting_until=now, poll_after=1)
+    assert not again.created and again.record.token == records[0].token and again.position == 1
+    # The token chosen for a new pass that was not needed leaves no mapping behind.
+    assert len(backend.client.keys("encore:qt:*")) == 3
 
 
 def test_undrawn_prequeue_pass_has_no_order_key_and_is_not_admissible(backend, now):
@@ -133,7 +133,7 @@ def test_lapsed_pass_ends_and_a_new_one_goes_to_the_back(backend, now):
     old = join(backend, 1, now, idle=5)
     other = join(backend, 2, now, idle=600)
     later = now + dt.timedelta(seconds=10)
-    new, created = backend.join(
+    joined = backend.join(
         concert_id=CONCERT,
         user_id=1,
         now=later,
@@ -141,7 +141,8 @@ def test_lapsed_pass_ends_and_a_new_one_goes_to_the_back(backend, now):
         waiting_until=later + dt.timedelta(seconds=60),
         poll_after=1,
     )
-    assert created and new.token != old.token
+    new = joined.record
+    assert joined.created and new.token != old.token and joined.position == 2
     assert backend.get(old.token).status == EXPIRED
     assert backend.position(new) == 2 and backend.position(other) == 1
     # The ended pass and its token mapping disappear by themselves too.
@@ -164,8 +165,8 @@ def test_admission_skips_idle_passes_not_yet_swept(backend, now):
 
 
 def test_extend_never_shortens_and_end_frees_the_user(backend, now):
-    record = join(backend, 1, now)
-    assert backend.admit_through(token=record.token, admission=admission(now), now=now).status == ACTIVE
+    record = join(backend, 1, now, admit=admission(now))
+    assert record.status == ACTIVE
     expires = backend.get(record.token).expires_at
     longest = dt.timedelta(minutes=20)
     earlier = expires - dt.timedelta(seconds=1)
