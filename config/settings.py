@@ -80,8 +80,8 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     # Before anything parses a body: DRF's JSON parser does not check the size itself.
     "core.middleware.BodySizeLimitMiddleware",
-    # The waiting-room poll is answered here, ahead of everything it does not need.
-    "queue_app.middleware.QueuePollMiddleware",
+    # The waiting-room poll and token-carrying joins are answered here (core.fastpath).
+    "queue_app.middleware.QueueFastPathMiddleware",
     # So are an admitted fan's dates and seat-map refreshes that carry an API token.
     "concerts.middleware.BookingReadMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",

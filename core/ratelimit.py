@@ -21,6 +21,7 @@ from types import SimpleNamespace
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
+from rest_framework.exceptions import Throttled
 from rest_framework.throttling import SimpleRateThrottle
 
 logger = logging.getLogger(__name__)
@@ -117,6 +118,16 @@ class PerIPLimit(_ScopedLimit):
 
 
 THROTTLES = [PerUserLimit, PerIPLimit]
+
+
+def check_limits(request, view) -> None:
+    """What DRF's ``check_throttles`` does, for the few API requests answered without its
+    dispatch (core.fastpath): every limit counts the request, and the longest wait is
+    the Retry-After of the 429."""
+    waits = [limit.wait() for limit in (cls() for cls in THROTTLES) if not limit.allow_request(request, view)]
+    if waits:
+        raise Throttled(max(waits))
+
 
 # The pages that do what the limited API endpoints do get the same limits (a login form
 # is as good for guessing passwords as the token endpoint, a reset form for mail bombing).

@@ -1,42 +1,36 @@
-"""The waiting-room poll, answered ahead of the page middleware.
+"""The waiting room's two surge requests, answered ahead of the page middleware
+(see core.fastpath).
 
-At a ticket opening every fan in line polls `GET /api/v1/queue/status`: it is by far
-the busiest request, and it needs nothing of sessions, CSRF, users, messages, static
-files or URL resolution (the pass in its header is all it reads). This middleware sits
-right after the request log, the security headers and the body cap, and answers the
-poll itself; everything else goes down the stack as usual. The host is still checked
-against ALLOWED_HOSTS, and every error is still problem JSON.
+At a ticket opening every fan in line polls `GET /api/v1/queue/status`: by far the
+busiest request, and it needs nothing but the pass in its header. And in the first
+minute everyone joins: `POST /api/v1/concerts/{id}/queue/tokens` with an API token
+(a session-signed join from the page goes down the stack, through CSRF, to the DRF
+view), with the same rate limits as the view.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import re
 
-from django.core.exceptions import DisallowedHost
 from django.http import HttpRequest, HttpResponse
 
-from core.errors import json_problem, response_for_unhandled
-
-POLL_PATHS = frozenset({"/api/v1/queue/status", "/api/v1/queue/status/"})
+from core.fastpath import FastPathMiddleware, Route
 
 
-class QueuePollMiddleware:
-    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
-        self.get_response = get_response
+def _poll(request: HttpRequest, match: re.Match) -> HttpResponse:
+    from queue_app.api.views import pass_status_fast
 
-    def __call__(self, request: HttpRequest) -> HttpResponse:
-        if request.method != "GET" or request.path_info not in POLL_PATHS:
-            return self.get_response(request)
-        from queue_app.api.views import pass_status_fast
+    return pass_status_fast(request)
 
-        try:
-            request.get_host()  # CommonMiddleware's ALLOWED_HOSTS check, which this skips
-            response = pass_status_fast(request)
-        except DisallowedHost:
-            return json_problem(400, "VALIDATION_ERROR", "The Host header is not one this service answers to.")
-        except Exception as exc:  # what ApiProblemMiddleware would answer further down
-            response = response_for_unhandled(request, exc)
-            if response is None:
-                raise
-        response["Content-Length"] = str(len(response.content))
-        return response
+
+def _join(request: HttpRequest, match: re.Match) -> HttpResponse:
+    from queue_app.api.views import pass_create_fast
+
+    return pass_create_fast(request, match.group(1))
+
+
+class QueueFastPathMiddleware(FastPathMiddleware):
+    routes = (
+        Route("GET", re.compile(r"^/api/v1/queue/status/?$"), _poll, token=False),
+        Route("POST", re.compile(r"^/api/v1/concerts/([^/]+)/queue/tokens/?$"), _join),
+    )

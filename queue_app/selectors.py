@@ -55,13 +55,18 @@ _cache: dict[int, tuple[float, QueueConfig]] = {}
 _cache_lock = threading.Lock()
 
 
+def queue_config_cached(*, concert_id: int) -> QueueConfig | None:
+    """This process's copy of the concert's settings if it is at most a second old, else None
+    (a hit also says the concert existed a second ago)."""
+    with _cache_lock:
+        hit = _cache.get(concert_id)
+    return hit[1] if hit is not None and hit[0] > time.monotonic() else None
+
+
 def queue_config(*, concert_id: int, fresh: bool = False) -> QueueConfig:
     """The concert's queue settings; the poll path takes a copy up to a second old."""
-    if not fresh:
-        with _cache_lock:
-            hit = _cache.get(concert_id)
-        if hit is not None and hit[0] > time.monotonic():
-            return hit[1]
+    if not fresh and (config := queue_config_cached(concert_id=concert_id)) is not None:
+        return config
     queue, _ = ConcertQueue.objects.select_related("concert").get_or_create(concert_id=concert_id)
     config = QueueConfig(
         concert_id=concert_id,

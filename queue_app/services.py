@@ -11,20 +11,30 @@ import datetime as dt
 import logging
 import math
 import secrets
+import threading
+import time
 import uuid
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Sum
 from django.utils import timezone
 
+from core.parsing import parse_id
 from queue_app import hooks
 from queue_app.backends import get_backend
 from queue_app.backends.base import ACTIVE, EXPIRED, WAITING, Admission, PassRecord, TickResult
 from queue_app.exceptions import QueueTokenExpired, QueueTokenNotFound
 from queue_app.models import ConcertQueue, QueueSnapshot
-from queue_app.selectors import RATE_WINDOW_SECONDS, QueueConfig, idle_span, poll_advice, queue_config
+from queue_app.selectors import (
+    RATE_WINDOW_SECONDS,
+    QueueConfig,
+    idle_span,
+    poll_advice,
+    queue_config,
+    queue_config_cached,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -74,18 +84,25 @@ def pass_join(*, user_id: int, concert_id: object, now: dt.datetime | None = Non
     room, the new pass is ACTIVE at once: the line forms only under load.
     """
     now = now or timezone.now()
-    concert = hooks.concert_get(concert_id)
-    config = queue_config(concert_id=concert.pk)
+    pk = parse_id(concert_id)
+    config = queue_config_cached(concert_id=pk) if pk is not None else None
+    if config is None:  # not seen here within a second: the catalogue says if it exists (else 404)
+        pk = hooks.concert_get(concert_id).pk
+        config = queue_config(concert_id=pk)
     instant = config.is_open(now) and not config.paused and not config.needs_draw(now)
-    joined = get_backend().join(
-        concert_id=concert.pk,
-        user_id=user_id,
-        now=now,
-        prequeue=not config.is_open(now),
-        waiting_until=now + dt.timedelta(seconds=idle_span(1)),
-        poll_after=1,
-        admission=_admission(config, now) if instant else None,
-    )
+    try:
+        joined = get_backend().join(
+            concert_id=pk,
+            user_id=user_id,
+            now=now,
+            prequeue=not config.is_open(now),
+            waiting_until=now + dt.timedelta(seconds=idle_span(1)),
+            poll_after=1,
+            admission=_admission(config, now) if instant else None,
+        )
+    except IntegrityError:
+        hooks.concert_get(concert_id)  # deleted within that second: its 404
+        raise
     return _view(joined.record, now, config, position=joined.position), joined.created
 
 
@@ -177,14 +194,61 @@ def pass_leave(*, token: uuid.UUID, user_id: int, now: dt.datetime | None = None
     record = backend.get(token)
     if record is None or record.user_id != user_id:
         raise QueueTokenNotFound()
+    _recent_passes.forget(user_id, record.concert_id)
     backend.leave(token=token, user_id=user_id, now=now)
 
 
-def pass_is_active(*, token: uuid.UUID, user_id: int, concert_id: int, now: dt.datetime | None = None) -> bool:
+class _RecentPasses:
+    """Pass records this process read for the gate, by (user, concert), each kept for a
+    caller-given number of seconds. Only the reads a one-second-stale answer suits use it
+    (dates and seat maps, whose bodies may be that old anyway); holds and payments always
+    read the pass. Ending, leaving or extending a pass here forgets the user's entry at
+    once; in other processes it lives out its seconds (an expiry is exact regardless: it
+    is checked against the record's ``expires_at`` on every use)."""
+
+    size = 50_000
+
+    def __init__(self) -> None:
+        self._entries: dict[tuple[int, int], tuple[float, PassRecord]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, user_id: int, concert_id: int, token: uuid.UUID) -> PassRecord | None:
+        hit = self._entries.get((user_id, concert_id))
+        if hit is None or hit[0] <= time.time() or hit[1].token != token:
+            return None
+        return hit[1]
+
+    def put(self, record: PassRecord, seconds: float) -> None:
+        with self._lock:
+            if len(self._entries) >= self.size:
+                self._entries.clear()  # rare: a cheap bound beats an eviction order here
+            self._entries[(record.user_id, record.concert_id)] = (time.time() + seconds, record)
+
+    def forget(self, user_id: int, concert_id: int) -> None:
+        with self._lock:
+            self._entries.pop((user_id, concert_id), None)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
+
+_recent_passes = _RecentPasses()
+recent_passes_clear = _recent_passes.clear
+
+
+def pass_is_active(
+    *, token: uuid.UUID, user_id: int, concert_id: int, now: dt.datetime | None = None, max_age: float = 0.0
+) -> bool:
     """The gate's check: the caller's own ACTIVE pass for this concert, in O(1), while
-    booking is open (a pass admitted before the opening was moved later waits for it)."""
+    booking is open (a pass admitted before the opening was moved later waits for it).
+    ``max_age`` > 0: a record this process read at most that many seconds ago will do."""
     now = now or timezone.now()
-    record = get_backend().get(token)
+    record = _recent_passes.get(user_id, concert_id, token) if max_age > 0 else None
+    if record is None:
+        record = get_backend().get(token)
+        if max_age > 0 and record is not None and record.user_id == user_id and record.status == ACTIVE:
+            _recent_passes.put(record, max_age)
     return (
         record is not None
         and record.user_id == user_id
@@ -201,6 +265,7 @@ def pass_extend(
     its hard end, QUEUE_ACTIVE_MAX_SECONDS after admission: holds cannot keep a pass forever.
     Returns when the pass ends now (None: no live ACTIVE pass); a hold must end by then."""
     longest = dt.timedelta(seconds=settings.QUEUE_ACTIVE_MAX_SECONDS)
+    _recent_passes.forget(user_id, concert_id)
     return get_backend().extend(
         concert_id=concert_id, user_id=user_id, until=until, now=now or timezone.now(), longest=longest
     )
@@ -208,6 +273,7 @@ def pass_extend(
 
 def pass_end(*, user_id: int, concert_id: int, reason: str = "done", now: dt.datetime | None = None) -> bool:
     """End the user's pass (after paying): the slot goes to the next in line."""
+    _recent_passes.forget(user_id, concert_id)
     return get_backend().end(concert_id=concert_id, user_id=user_id, now=now or timezone.now(), reason=reason)
 
 

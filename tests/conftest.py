@@ -36,9 +36,11 @@ def _fresh_state(settings, monkeypatch):
     from concerts.live import snapshots_clear
     from core.authentication import forget_all
     from queue_app.selectors import queue_config_cache_clear
+    from queue_app.services import recent_passes_clear
 
     settings.RATE_LIMITS = False
     queue_config_cache_clear()
+    recent_passes_clear()
     snapshots_clear()
     forget_all()
     cache.clear()

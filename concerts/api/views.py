@@ -14,7 +14,7 @@ from concerts.api.serializers import ConcertSerializer, DatesSerializer, SeatMap
 from concerts.models import Concert
 from core.conditional import conditional_json
 from core.openapi import problems
-from queue_app.gate import QueueGate
+from queue_app.gate import QueueGate, ReadQueueGate
 
 CONCERT_ID = OpenApiParameter("id", int, OpenApiParameter.PATH, description="Concert id")
 
@@ -48,7 +48,7 @@ class ConcertViewSet(viewsets.ReadOnlyModelViewSet):
             **problems("NOT_AUTHENTICATED", "QUEUE_TOKEN_NOT_ACTIVE", "CONCERT_NOT_FOUND"),
         },
     )
-    @action(detail=True, methods=["get"], permission_classes=[permissions.IsAuthenticated, QueueGate])
+    @action(detail=True, methods=["get"], permission_classes=[permissions.IsAuthenticated, ReadQueueGate])
     def dates(self, request: Request, pk: str) -> HttpResponse:
         # The gate has found the caller's pass for this concert, so the concert exists.
         return conditional_json(request, reads.dates_body(concert_id=int(pk)))
@@ -69,7 +69,7 @@ class ConcertViewSet(viewsets.ReadOnlyModelViewSet):
         detail=True,
         methods=["get"],
         url_path=r"dates/(?P<date>[^/]+)/seats",
-        permission_classes=[permissions.IsAuthenticated, QueueGate],
+        permission_classes=[permissions.IsAuthenticated, ReadQueueGate],
     )
     def seats(self, request: Request, pk: str, date: str) -> HttpResponse:
         return conditional_json(request, reads.seat_map_body(concert_id=int(pk), date=date, user_id=request.user.pk))
