@@ -26,9 +26,10 @@ The two global keys cannot live in a concert's slot, so no script touches them:
 they are written by Python after the script (a join pipelines them with its script, one
 round trip), idempotently (``SET NX`` / ``SADD``), and read before it. A crash in
 between strands nothing: a join that returns an existing pass writes the token
-mapping again (a pass whose mapping is missing answers 404 until then), and the concert set is only pruned by `purge`, with a
-re-check (see `_forget_concert_if_empty`); the next join re-adds a concert a
-crashed first join left out.
+mapping again (a pass whose mapping is missing answers 404 until then), and the
+concert set is only pruned by `purge`, with a re-check (see
+`_forget_concert_if_empty`); the next join re-adds a concert a crashed first join
+left out.
 
 Times are epoch microseconds (exact in a double and a zset score), always taken
 from the caller's ``now``; never Redis TIME, so tests can move the clock.
