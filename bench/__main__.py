@@ -38,7 +38,18 @@ from bench.data import (
     setup_django,
 )
 from bench.report import write_reports
-from bench.rows import Row, hold_burst, journey, measure, poll_budget, tick_ms, warm_polls
+from bench.rows import (
+    Row,
+    hold_burst,
+    journey,
+    log_cost,
+    log_cost_served,
+    measure,
+    poll_budget,
+    surge,
+    tick_ms,
+    warm_polls,
+)
 from bench.server import SECRET, Server
 from bench.wrk import line
 from tools.procs import REPO
@@ -55,10 +66,11 @@ def phase(args, workdir: Path, backend: str, env: dict[str, str], rows: list[Row
     print(f"\n== {backend} backend ==", flush=True)
     sizes = [1_000, 10_000, 100_000, 1_000_000] if backend == "database" else [1_000, 100_000, 1_000_000]
     sizes = [s for s in sizes if s <= args.max_waiting]
-    pool_users = make_users(max(sizes)) if wanted("poll") or wanted("tick") else []
+    surging = backend == "redis" and wanted("surge")
+    pool_users = make_users(max(sizes)) if wanted("poll") or wanted("tick") or surging else []
     poll_sets, poll_ids = {}, {}
-    if wanted("poll"):
-        for size in sizes:
+    if wanted("poll") or surging:
+        for size in sizes if wanted("poll") else sizes[-1:]:
             cid, _ = make_concert(f"Poll {size}", performances=0)
             set_queue(cid, paused=True)
             ids = [u for u, _ in pool_users[:size]]
@@ -83,6 +95,7 @@ def phase(args, workdir: Path, backend: str, env: dict[str, str], rows: list[Row
     concert_ids = sorted({cid for cid, _, _ in perfs} | {burst_cid})
     tokens = activate(fans[:200], concert_ids)
     join_users = make_users(30_000) if wanted("creation") else []
+    surge_users = make_users(20_000) if surging else []
     join_cid, _ = make_concert(f"{backend} joins", performances=0)
 
     # Ticks are timed in-process before the server (and its own ticker) starts.
@@ -111,7 +124,7 @@ def phase(args, workdir: Path, backend: str, env: dict[str, str], rows: list[Row
             ratio=1.0,
         )
         rows.append(baseline)
-        for size, sample in poll_sets.items():
+        for size, sample in poll_sets.items() if wanted("poll") else ():
             target, met_fn = "", None
             if backend == "redis":
                 target = ">= 0.5 x baseline"
@@ -143,6 +156,9 @@ def phase(args, workdir: Path, backend: str, env: dict[str, str], rows: list[Row
                     met=flat <= 1.3,
                 )
             )
+        if surge_users and poll_sets:
+            size = max(poll_sets)
+            rows.append(surge(base, server.port, surge_users, poll_ids[size], size, args, workdir, baseline))
         if backend == "database":
             # The lines loaded for the poll and tick rows are done with: without them, the
             # rows below measure their own paths, not the ticker sweeping a million rows
@@ -247,6 +263,7 @@ def main() -> int:
     parser.add_argument("--max-waiting", type=int, default=1_000_000)
     parser.add_argument("--only", type=lambda s: [p.strip() for p in s.split(",") if p.strip()], default=[])
     parser.add_argument("--backends", default="database,redis")
+    parser.add_argument("--no-report", action="store_true", help="print the rows, leave docs/benchmarks.* as they are")
     args = parser.parse_args()
     if not shutil.which("wrk"):
         print("wrk is needed: apt-get install wrk", file=sys.stderr)
@@ -286,7 +303,14 @@ def main() -> int:
             phase(args, Path(tmp), backend, phase_env, rows)
         capacity = max((r.rps for r in rows if r.name.startswith("queue poll, 100,000")), default=None)
         rows.append(poll_budget(capacity))
-    write_reports(rows, args, started)
+        if not args.only or "logs" in args.only:
+            rows.append(log_cost())
+            setup_django({k: v for k, v in env.items() if k != "REDIS_URL"})
+            rows.extend(log_cost_served({k: v for k, v in env.items() if k != "REDIS_URL"}, args, Path(tmp)))
+    if args.no_report:
+        print("(--no-report: docs/benchmarks.md and .json left as they were)")
+    else:
+        write_reports(rows, args, started)
     failed = [r.name for r in rows if r.met is False]
     if failed:
         print("Targets missed: " + "; ".join(failed))

@@ -207,3 +207,186 @@ def poll_budget(capacity_rps: float | None) -> Row:
     )
     print(f"  {row.name:<44} {row.rps} req/s total ({row.note})", flush=True)
     return row
+
+
+def log_cost(requests: int = 20_000) -> Row:
+    """What a request's log line costs, as a share of the bare view: the same `/healthz`
+    requests through the WSGI handler in this process with the request line off and on
+    (the production setup: one JSON stream handler, here writing to /dev/null), alternated
+    in rounds so the machine's drift falls on both, timed in this thread's CPU time (other
+    processes on a shared machine then move it far less than wall time). In-process there is no server around the
+    view, so this share is an upper bound of the share in served throughput."""
+    import io
+    import logging
+    import os
+    import sys
+
+    from django.core.handlers.wsgi import WSGIHandler
+
+    from core.logs import JsonFormatter, RequestIdFilter
+
+    handler = WSGIHandler()
+    environ = {
+        "REQUEST_METHOD": "GET",
+        "PATH_INFO": "/healthz",
+        "SERVER_NAME": "127.0.0.1",
+        "SERVER_PORT": "8000",
+        "HTTP_HOST": "127.0.0.1",
+        "wsgi.url_scheme": "http",
+        "wsgi.input": io.BytesIO(b""),
+        "wsgi.errors": sys.stderr,
+    }
+    root = logging.getLogger()
+    saved = root.handlers[:], root.level
+    sink = open(os.devnull, "w")  # noqa: SIM115 - closed below
+    console = logging.StreamHandler(sink)
+    console.setFormatter(JsonFormatter())
+    console.addFilter(RequestIdFilter())
+    root.handlers = [console]
+    timings: dict[str, list[float]] = {"off": [], "on": []}
+    try:
+        rounds = 10
+        for _ in range(rounds):
+            for mode, level in (("off", logging.WARNING), ("on", logging.INFO)):
+                root.setLevel(level)
+                start = time.thread_time()
+                for _ in range(requests // rounds):
+                    handler(dict(environ), lambda status, headers: None)
+                timings[mode].append((time.thread_time() - start) / (requests // rounds))
+    finally:
+        root.handlers, _ = saved
+        root.setLevel(saved[1])
+        sink.close()
+    off, on = statistics.median(timings["off"]), statistics.median(timings["on"])
+    share = (on - off) / on
+    row = Row(
+        name="request log line, share of the bare view's time (in-process)",
+        ratio=round(share, 3),
+        target="< 0.10",
+        met=share < 0.10,
+        note=f"{off * 1e6:.0f} us per bare request, {(on - off) * 1e6:.1f} us per line",
+    )
+    print(f"  {row.name:<44} {share:.3f} ({row.note})", flush=True)
+    return row
+
+
+def log_cost_served(env: dict[str, str], args, workdir: Path) -> list[Row]:
+    """The request line's cost as served: three `make serve` stacks side by side, with no
+    request lines (LOG_LEVEL=WARNING), a line for every request, and a line for a tenth of
+    the successful ones (LOG_REQUEST_SAMPLE=0.1; every 4xx, 5xx and slow request is still
+    logged), `/healthz` measured on each in turn, three rounds; the throughput lost with the
+    lines, from the medians."""
+    from bench.server import Server
+    from bench.wrk import line
+
+    configs = {
+        "off": {"LOG_LEVEL": "WARNING"},
+        "every request": {"LOG_LEVEL": "INFO", "LOG_REQUEST_SAMPLE": "1"},
+        "sampled 0.1": {"LOG_LEVEL": "INFO", "LOG_REQUEST_SAMPLE": "0.1"},
+    }
+    rps: dict[str, list[float]] = {mode: [] for mode in configs}
+    servers = {mode: Server({**env, **extra}) for mode, extra in configs.items()}
+    try:
+        for server in servers.values():
+            server.__enter__()
+        for _ in range(3):
+            for mode, server in servers.items():
+                res = wrk(
+                    server.base,
+                    [line("GET", "/healthz")],
+                    duration=args.duration,
+                    connections=args.connections,
+                    workdir=workdir,
+                )
+                rps[mode].append(res["rps"])
+    finally:
+        for server in servers.values():
+            server.__exit__(None, None, None)
+    off = statistics.median(rps["off"])
+    rows = []
+    for mode in ("every request", "sampled 0.1"):
+        on = statistics.median(rps[mode])
+        lost = (off - on) / off
+        sampled = mode != "every request"
+        row = Row(
+            name=f"request log lines ({mode}), throughput lost on the bare view (served)",
+            rps=round(on, 1),
+            ratio=round(lost, 3),
+            target="< 0.10" if sampled else "",
+            met=(lost < 0.10) if sampled else None,
+            note=f"{off:,.0f} req/s without lines; rounds {[round(r) for r in rps['off']]} / "
+            f"{[round(r) for r in rps[mode]]}",
+        )
+        print(f"  {row.name:<44} {lost:.3f} ({row.note})", flush=True)
+        rows.append(row)
+    return rows
+
+
+def surge(
+    base: str,
+    port: int,
+    users: list[tuple[int, str]],
+    concert_id: int,
+    waiting: int,
+    args,
+    workdir: Path,
+    baseline: Row,
+) -> Row:
+    """The opening minute on Redis: ``len(users)`` distinct fans join a line that already has
+    ``waiting`` people (paused, so nobody leaves it), as fast as wrk sends; any fan wrk did not
+    reach in its run joins afterwards through a threaded client. Then every fan must hold
+    exactly one pass, the newcomers must stand behind everyone already waiting in one
+    unbroken run of places, and no answer may be a 5xx."""
+    from bench.wrk import line
+    from queue_app.backends import get_backend
+    from queue_app.backends.redis import _keys
+
+    path = f"/api/v1/concerts/{concert_id}/queue/tokens"
+    res = wrk(
+        base,
+        [line("POST", path, auth) for _, auth in users],
+        duration=args.duration,
+        connections=args.connections,
+        workdir=workdir,
+    )
+    client = get_backend().client
+    keys = _keys(concert_id)
+    ids = [uid for uid, _ in users]
+    tokens = client.hmget(keys[4], ids)
+    missing = [(uid, auth) for (uid, auth), token in zip(users, tokens, strict=True) if token is None]
+    late_errors = 0
+    if missing:
+        local = threading.local()
+
+        def join(item: tuple[int, str]) -> int:
+            if not hasattr(local, "client"):
+                local.client = Client(port)
+            return local.client.call("POST", path, item[1])[0]
+
+        with ThreadPoolExecutor(16) as pool:
+            late_errors = sum(1 for status in pool.map(join, missing) if status >= 500)
+        tokens = client.hmget(keys[4], ids)
+    pipe = client.pipeline(transaction=False)
+    for token in tokens:
+        pipe.zrank(keys[0], token or "-")
+    ranks = pipe.execute()
+    placed = sorted(r for r in ranks if r is not None)
+    all_served = None not in tokens and len(set(tokens)) == len(users) and len(placed) == len(users)
+    in_order = placed == list(range(waiting, waiting + len(users)))
+    errors = res["5xx"] + res["socket_errors"] + late_errors
+    row = Row(
+        name=f"surge: {len(users):,} joins onto {waiting:,} waiting [redis]",
+        rps=round(res["rps"], 1),
+        p50_ms=round(res["p50_ms"], 2),
+        p99_ms=round(res["p99_ms"], 2),
+        errors=errors,
+        ratio=round(res["rps"] / baseline.rps, 3) if baseline.rps else None,
+        target="every fan one pass behind the line, in one run of places, 0 5xx, >= 0.35 x baseline",
+    )
+    row.met = bool(all_served and in_order and errors == 0 and row.ratio and row.ratio >= 0.35)
+    row.note = (
+        f"{res['requests']:,} sent by wrk, {len(missing):,} joined after it; one pass each: {all_served}, "
+        f"places {waiting + 1:,}..{waiting + len(users):,} unbroken: {in_order}"
+    )
+    print(f"  {row.name:<44} {row.rps} req/s ratio {row.ratio} ({row.note})", flush=True)
+    return row

@@ -38,6 +38,19 @@ def env_int(name: str, default: int) -> int:
         raise ImproperlyConfigured(f"{name} must be an integer, got {raw!r}") from exc
 
 
+def env_float(name: str, default: float, low: float, high: float) -> float:
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"{name} must be a number, got {raw!r}") from exc
+    if not low <= value <= high:
+        raise ImproperlyConfigured(f"{name} must be between {low} and {high}, got {raw!r}")
+    return value
+
+
 def env_list(name: str, default: str = "") -> list[str]:
     return [item.strip() for item in env_str(name, default).split(",") if item.strip()]
 
@@ -344,6 +357,10 @@ else:
 # --- Logging ----------------------------------------------------------------
 # One JSON object per line (core.logs), secrets redacted, the request id on every
 # line logged while a request runs; RequestLogMiddleware writes one line per request.
+# Request lines: every 4xx, 5xx and slow request is logged; of the others this share
+# (sampled lines say "sample"). 1 logs every request; an opening surge may want 0.1.
+LOG_REQUEST_SAMPLE = env_float("LOG_REQUEST_SAMPLE", 1.0, 0.0, 1.0)
+LOG_SLOW_MS = env_int("LOG_SLOW_MS", 1000)
 # LOG_FORMAT=plain gives human-readable lines (redacted too) for a terminal.
 LOG_FORMAT = env_str("LOG_FORMAT", "plain" if DEBUG else "json").strip().lower()
 LOGGING = {

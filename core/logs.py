@@ -22,6 +22,7 @@ import datetime as dt
 import json
 import logging
 import re
+import time
 from typing import Any
 
 MASK = "***"
@@ -100,6 +101,79 @@ class JsonFormatter(logging.Formatter):
         if record.stack_info:
             payload["stack"] = redact(self.formatStack(record.stack_info))
         return json.dumps(payload, ensure_ascii=False, default=str)
+
+
+_second: tuple[int, str] = (0, "")  # the last whole second formatted, and its text (swapped whole)
+
+
+def _timestamp() -> str:
+    """Now as JsonFormatter writes ``ts`` (ISO 8601, milliseconds, UTC); the date and time
+    are formatted once a second."""
+    global _second
+    now = time.time()
+    whole = int(now)
+    second = _second
+    if second[0] != whole:
+        second = _second = (whole, dt.datetime.fromtimestamp(whole, tz=dt.UTC).strftime("%Y-%m-%dT%H:%M:%S"))
+    return f"{second[1]}.{int((now - whole) * 1000):03d}+00:00"
+
+
+# What `JsonFormatter` calls json.dumps with, made once (json.dumps builds an encoder per call).
+_LINE_ENCODER = json.JSONEncoder(ensure_ascii=False, default=str)
+
+
+def _json_streams(logger: logging.Logger, level: int) -> list[logging.StreamHandler] | None:
+    """The handlers a record of ``level`` from ``logger`` would reach, if every one is a stream
+    handler writing `JsonFormatter` lines with no filter but `RequestIdFilter` (the setup
+    settings.LOGGING makes); None for any other setup, or if the record would be dropped."""
+    if logger.disabled or not logger.isEnabledFor(level):
+        return None
+    streams: list[logging.StreamHandler] = []
+    current: logging.Logger | None = logger
+    while current is not None:
+        if current.filters and current is logger:
+            return None
+        for handler in current.handlers:
+            if (
+                type(handler) is not logging.StreamHandler
+                or not isinstance(handler.formatter, JsonFormatter)
+                or any(not isinstance(f, RequestIdFilter) for f in handler.filters)
+            ):
+                return None
+            if level >= handler.level:
+                streams.append(handler)
+        current = current.parent if current.propagate else None
+    return streams or None
+
+
+def log_json_line(logger: logging.Logger, level: int, msg: str, fields: dict[str, Any]) -> None:
+    """``logger.log(level, msg, extra=fields)``, written straight to the JSON stream handlers
+    when those are all the record would reach: the same line `JsonFormatter` writes, without
+    building a LogRecord or passing the filters (a request line costs a third as much). Any
+    other setup (the plain format, a test capturing logs, another handler) gets the record."""
+    streams = _json_streams(logger, level)
+    if streams is None:
+        logger.log(level, msg, extra=fields)
+        return
+    payload: dict[str, Any] = {
+        "ts": _timestamp(),
+        "level": logging.getLevelName(level),
+        "logger": logger.name,
+        "msg": redact(msg),
+    }
+    request_id = request_id_var.get()
+    if request_id:
+        payload["request_id"] = request_id
+    for key, value in fields.items():
+        payload[key] = value if value is None or type(value) in (int, float, bool) else _clean(value)
+    line = _LINE_ENCODER.encode(payload)
+    for handler in streams:
+        with handler.lock:
+            try:
+                handler.stream.write(line + handler.terminator)
+                handler.flush()
+            except Exception:  # as Handler.emit does: a broken stream must not fail the request
+                handler.handleError(logging.makeLogRecord({"msg": line}))
 
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")

@@ -11,6 +11,7 @@ do), so without it a client could make a worker parse a body of any size.
 from __future__ import annotations
 
 import logging
+import random
 import re
 import time
 import uuid
@@ -20,7 +21,7 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.utils.functional import empty
 
-from core.logs import redact, request_id_var
+from core.logs import log_json_line, redact, request_id_var
 
 logger = logging.getLogger("encore.request")
 
@@ -65,7 +66,9 @@ def _extra_fields(request: HttpRequest) -> dict[str, object]:
 
 class RequestLogMiddleware:
     """Assigns a request id (kept from ``X-Request-ID`` if sane, echoed back) and logs
-    one JSON line per request: method, path, status, duration, user, and the fields apps register."""
+    one JSON line per request: method, path, status, duration, user, and the fields apps
+    register. Every 4xx, 5xx and slow (``LOG_SLOW_MS``) request is logged; of the others a
+    ``LOG_REQUEST_SAMPLE`` share (all by default), each sampled line saying so."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
@@ -83,14 +86,10 @@ class RequestLogMiddleware:
             return response
         finally:
             duration_ms = round((time.monotonic() - started) * 1000, 1)
-            path = redact(request.path)
-            logger.info(
-                "%s %s %s %sms",
-                request.method,
-                path,
-                status,
-                duration_ms,
-                extra={
+            sample = settings.LOG_REQUEST_SAMPLE
+            if sample >= 1 or status >= 400 or duration_ms >= settings.LOG_SLOW_MS or random.random() < sample:
+                path = redact(request.path)
+                fields = {
                     "event": "request",
                     "method": request.method,
                     "path": path,
@@ -98,8 +97,10 @@ class RequestLogMiddleware:
                     "duration_ms": duration_ms,
                     "user_id": _user_id(request),
                     **_extra_fields(request),
-                },
-            )
+                }
+                if sample < 1 and status < 400 and duration_ms < settings.LOG_SLOW_MS:
+                    fields["sample"] = sample  # one line of about 1/sample such requests
+                log_json_line(logger, logging.INFO, f"{request.method} {path} {status} {duration_ms}ms", fields)
             request_id_var.reset(reset)
 
 

@@ -145,3 +145,67 @@ def test_a_token_login_line_keeps_its_status():
     assert redact("POST /api/v1/auth/token 400 3.1ms") == "POST /api/v1/auth/token 400 3.1ms"
     assert redact("POST /api/v1/auth/token/ 200 3.1ms") == "POST /api/v1/auth/token/ 200 3.1ms"
     assert redact("Authorization: Token " + "ab12" * 10) == "Authorization: Token ***"
+
+
+def test_the_direct_request_line_is_the_formatters_line(log_output, monkeypatch):
+    """With the production setup (every handler a JSON stream handler), the request line is
+    written without a LogRecord; it must be the line JsonFormatter writes for the record."""
+    from core import logs
+
+    root = logging.getLogger()
+    console = next(h for h in root.handlers if isinstance(h, logging.StreamHandler))
+    request_logger = logging.getLogger("encore.request")
+    fields = {"event": "request", "method": "GET", "path": "/x/12345678-aaaa-bbbb-cccc-1234567890ab", "status": 200}
+    message = "GET /x/12345678-aaaa-bbbb-cccc-1234567890ab 200 1.5ms password=hunter22"
+
+    # As pytest runs it (a capture handler beside the console): the record goes through logging.
+    assert logs._json_streams(request_logger, logging.INFO) is None
+    logs.log_json_line(request_logger, logging.INFO, message, fields)
+    monkeypatch.setattr(root, "handlers", [console])  # as settings.LOGGING alone sets it up
+    assert logs._json_streams(request_logger, logging.INFO) == [console]
+    token = logs.request_id_var.set("req-1")
+    try:
+        logs.log_json_line(request_logger, logging.INFO, message, fields)
+    finally:
+        logs.request_id_var.reset(token)
+    via_record, direct = lines(log_output)
+    assert list(direct) == ["ts", "level", "logger", "msg", "request_id", *fields]
+    assert direct.pop("request_id") == "req-1"
+    direct_ts, record_ts = direct.pop("ts"), via_record.pop("ts")
+    assert direct == via_record
+    assert "hunter22" not in log_output.getvalue() and "1234567890ab" not in log_output.getvalue()
+    assert len(direct_ts) == len(record_ts) and direct_ts.endswith("+00:00")
+    # Below the level: nothing written either way.
+    previous = request_logger.level
+    request_logger.setLevel(logging.WARNING)
+    try:
+        assert logs._json_streams(request_logger, logging.INFO) is None
+    finally:
+        request_logger.setLevel(previous)
+
+
+def test_sampled_request_lines_never_lose_errors_or_slow_requests(log_output, settings):
+    settings.LOG_REQUEST_SAMPLE = 0.0
+    client = APIClient()
+    client.get("/healthz")
+    client.get("/api/v1/nowhere")
+    settings.LOG_SLOW_MS = 0  # every request is slow now
+    client.get("/healthz")
+    settings.LOG_SLOW_MS, settings.LOG_REQUEST_SAMPLE = 1000, 1.0
+    client.get("/healthz")
+    logged = request_lines(log_output)
+    assert [(line["path"], line["status"]) for line in logged] == [
+        ("/api/v1/nowhere", 404),
+        ("/healthz", 200),
+        ("/healthz", 200),
+    ]
+    assert all("sample" not in line for line in logged)  # each of these stands for itself
+
+
+def test_a_sampled_line_says_it_is_one(log_output, settings):
+    settings.LOG_REQUEST_SAMPLE = 0.999999
+    client = APIClient()
+    for _ in range(5):
+        client.get("/healthz")
+    logged = request_lines(log_output)
+    assert logged and all(line["sample"] == 0.999999 for line in logged)
