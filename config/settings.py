@@ -163,6 +163,10 @@ elif _db["ENGINE"] == "django.db.backends.postgresql":
             # request starts a fresh attempt, so service resumes as soon as the database is back.
             "reconnect_timeout": 2,
         }
+        # Django's CONN_HEALTH_CHECKS would have the pool run an empty query on every borrow;
+        # core.postgresql's pool asks the socket instead (a query only if something waits there).
+        _db["ENGINE"] = "core.postgresql"
+        _db["CONN_HEALTH_CHECKS"] = False
     else:
         _db["CONN_MAX_AGE"] = env_int("DB_CONN_MAX_AGE", 60)
     _db["OPTIONS"]["options"] = f"-c lock_timeout={LOCK_TIMEOUT_MS}"

@@ -10,7 +10,7 @@ def pytest_configure(config: pytest.Config) -> None:
     from django.conf import settings
 
     engine = settings.DATABASES["default"]["ENGINE"]
-    if engine != "django.db.backends.postgresql":
+    if engine not in ("django.db.backends.postgresql", "core.postgresql"):
         raise pytest.UsageError(f"The suite runs on PostgreSQL only (DATABASE_URL gives {engine}).")
     # Concurrency tests give each thread its own connection, sized to what the server has
     # free (tests/concurrency.py); a pool would make threads queue for its few connections.

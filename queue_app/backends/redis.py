@@ -267,26 +267,33 @@ class RedisBackend:
         live pass instead, a second round trip deletes the unused mapping and writes the
         found pass's again (NX: a crashed first join may have left it out)."""
         new_token = str(uuid.uuid4())
-        pipe = self.client.pipeline(transaction=False)
-        self._join(
-            keys=_keys(concert_id),
-            args=[
-                _us(now),
-                _retention(),
-                new_token,
-                user_id,
-                "1" if prequeue else "0",
-                _us(waiting_until),
-                poll_after,
-                concert_id,
-                admission.cap if admission is not None else -1,
-                _us(admission.active_until) if admission is not None else "",
-            ],
-            client=pipe,
-        )
-        pipe.set(TOKEN_KEY.format(token=new_token), concert_id, nx=True)
-        pipe.sadd(CONCERTS_KEY, concert_id)
-        reply = pipe.execute()[0]
+        keys = _keys(concert_id)
+        args = [
+            _us(now),
+            _retention(),
+            new_token,
+            user_id,
+            "1" if prequeue else "0",
+            _us(waiting_until),
+            poll_after,
+            concert_id,
+            admission.cap if admission is not None else -1,
+            _us(admission.active_until) if admission is not None else "",
+        ]
+        for attempt in (1, 2):
+            # EVALSHA queued by hand: a Script object in a pipeline costs a SCRIPT EXISTS round
+            # trip on every execute. Unknown to this Redis (restarted, flushed): load it and
+            # send the pipeline again (the SET NX and SADD are safe to repeat).
+            pipe = self.client.pipeline(transaction=False)
+            pipe.evalsha(self._join.sha, len(keys), *keys, *args)
+            pipe.set(TOKEN_KEY.format(token=new_token), concert_id, nx=True)
+            pipe.sadd(CONCERTS_KEY, concert_id)
+            reply = pipe.execute(raise_on_error=False)[0]
+            if not isinstance(reply, redis.exceptions.NoScriptError) or attempt == 2:
+                break
+            self._join.sha = self.client.script_load(self._join.script)
+        if isinstance(reply, Exception):
+            raise reply
         created, token, lapsed, rank = bool(reply[0]), reply[1], reply[2], int(reply[3])
         if not created or lapsed:
             pipe = self.client.pipeline(transaction=False)

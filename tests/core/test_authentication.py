@@ -67,3 +67,32 @@ def test_requests_get_their_own_user_object(token_client):
     first, _ = CachedTokenAuthentication().authenticate_credentials(token.key)
     second, _ = CachedTokenAuthentication().authenticate_credentials(token.key)
     assert first == second == user and first is not second
+
+
+def test_the_plain_lookup_gives_what_drfs_gives(token_client, django_assert_num_queries):
+    """A token not yet remembered is one plain statement on PostgreSQL: the same user, field
+    for field, and the same token, as DRF's ORM lookup; the same refusals."""
+    from django.contrib.auth import get_user_model
+    from rest_framework.authentication import TokenAuthentication
+    from rest_framework.exceptions import AuthenticationFailed
+
+    from core.authentication import _token_user
+
+    _, user, token = token_client
+    user.last_login = timezone.now()
+    user.save()
+    with django_assert_num_queries(1):
+        plain_user, plain_token = _token_user(token.key)
+    drf_user, drf_token = TokenAuthentication().authenticate_credentials(token.key)
+    fields = [f.attname for f in get_user_model()._meta.concrete_fields]
+    assert [getattr(plain_user, f) for f in fields] == [getattr(drf_user, f) for f in fields]
+    assert plain_user.is_authenticated and not plain_user._state.adding
+    assert (plain_token.key, plain_token.user_id, plain_token.user) == (drf_token.key, drf_token.user_id, drf_user)
+    assert plain_token.created == drf_token.created  # loaded when asked for
+    for key in ["0" * 40, "nope"]:
+        with pytest.raises(AuthenticationFailed):
+            _token_user(key)
+    user.is_active = False
+    user.save()
+    with pytest.raises(AuthenticationFailed, match="inactive"):
+        _token_user(token.key)

@@ -9,6 +9,7 @@ from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from queue_app.backends import get_backend
+from queue_app.models import ConcertQueue
 from tests.factories import ConcertFactory, UserFactory
 from tests.queue_app.conftest import TEST_REDIS_URL
 
@@ -93,21 +94,27 @@ def test_a_warm_join_is_one_redis_round_trip_and_no_sql(settings, django_assert_
     join(token_client(), concert.pk)  # warms the scripts, the queue settings
     client = token_client()
     join(client, 999_999_999)  # warms the token's user
-    backend = get_backend()
-    commands, pipelines = [], []
-    real_command, real_pipeline = backend.client.execute_command, backend.client.pipeline
+    sends = []
+    real_send = redis_lib.connection.AbstractConnection.send_packed_command
 
-    def pipeline(*args, **kwargs):
-        pipe = real_pipeline(*args, **kwargs)
-        real_execute = pipe.execute
-        pipe.execute = lambda *a, **k: pipelines.append([c[0][0] for c in pipe.command_stack]) or real_execute(*a, **k)
-        return pipe
+    def send(connection, command, *args, **kwargs):
+        sends.append(b"".join(command) if isinstance(command, list) else command)
+        return real_send(connection, command, *args, **kwargs)
 
-    monkeypatch.setattr(
-        backend.client, "execute_command", lambda *a, **k: commands.append(a[0]) or real_command(*a, **k)
-    )
-    monkeypatch.setattr(backend.client, "pipeline", pipeline)
+    monkeypatch.setattr(redis_lib.connection.AbstractConnection, "send_packed_command", send)
     with django_assert_num_queries(0):
         assert join(client, concert.pk).status_code == 201
-    assert commands == [] and pipelines == [["EVALSHA", "SET", "SADD"]]
+    assert len(sends) == 1, sends  # one round trip: the script, the mapping and the concert set
+    assert [verb for verb in (b"EVALSHA", b"SET", b"SADD") if verb in sends[0]] == [b"EVALSHA", b"SET", b"SADD"]
+    redis_lib.Redis.from_url(TEST_REDIS_URL).flushdb()
+
+
+def test_a_join_survives_a_redis_that_forgot_its_scripts(settings):
+    settings.QUEUE_BACKEND = "redis"
+    settings.REDIS_URL = TEST_REDIS_URL
+    concert = ConcertFactory()
+    ConcertQueue.objects.create(concert=concert, paused=True)
+    assert join(token_client(), concert.pk).status_code == 201
+    get_backend().client.script_flush()  # as after a Redis restart
+    assert join(token_client(), concert.pk).json()["position"] == 2
     redis_lib.Redis.from_url(TEST_REDIS_URL).flushdb()
