@@ -22,7 +22,7 @@ import datetime as dt
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TypeVar
 
 from django.db import connection
@@ -129,13 +129,43 @@ class _SeatRow:
 def seat_map(*, performance_id: int, user_id: int | None, now: dt.datetime | None = None) -> list[SeatState]:
     """Every seat of the performance with its state at ``now``: others' holds and sales
     from a snapshot at most MAX_AGE old, lapses exact, the caller's own seats fresh."""
+    return seat_map_rendered(performance_id=performance_id, user_id=user_id, render=_as_they_are, now=now)
+
+
+def _as_they_are(states: list[SeatState], user_id: int | None) -> list[SeatState]:
+    return states
+
+
+def seat_map_rendered(
+    *,
+    performance_id: int,
+    user_id: int | None,
+    render: Callable[..., T],
+    context: tuple = (),
+    now: dt.datetime | None = None,
+) -> T:
+    """``render(states, user_id, *context)`` of `seat_map`'s states. Most fans hold nothing
+    of the performance, and to all of them the snapshot shows the same map until its first
+    hold lapses: for a caller with no seat of their own (read fresh, as always) the rendering
+    is made once per snapshot and ``(render, context)``, as ``render(states, None, *context)``,
+    and shared. ``render`` must be a function of its arguments alone."""
     now = now or timezone.now()
-    rows = _seats.get(performance_id, now, lambda: _build_seats(performance_id, now))
+    snapshot = _seats.get(performance_id, now, lambda: _build_seats(performance_id, now))
     mine = {}
     if user_id is not None:
         with connection.cursor() as cursor:
             cursor.execute(_MINE_SQL, [user_id, performance_id, connection.ops.adapt_datetimefield_value(now)])
             mine = {number: (status, pk) for number, status, pk in cursor.fetchall()}
+    if not mine and user_id not in snapshot.holders and now < snapshot.first_lapse:
+        key = (render, context)
+        shared = snapshot.shared.get(key)
+        if shared is None:  # two threads may both render it: the same value, no harm
+            shared = snapshot.shared[key] = render(_states(snapshot.rows, {}, None, now), None, *context)
+        return shared
+    return render(_states(snapshot.rows, mine, user_id, now), user_id, *context)
+
+
+def _states(rows: list[_SeatRow], mine: dict, user_id: int | None, now: dt.datetime) -> list[SeatState]:
     states = []
     for row in rows:
         status, holder, reservation = row.status, row.holder_id, row.reservation_id
@@ -160,11 +190,25 @@ WHERE r.user_id = %s AND r.performance_id = %s
 """
 
 
-def _build_seats(performance_id: int, now: dt.datetime) -> list[_SeatRow]:
+@dataclass
+class _SeatSnapshot:
+    rows: list[_SeatRow]
+    holders: frozenset[int]  # users with a live reservation in the snapshot
+    first_lapse: dt.datetime  # the earliest held_until among its holds (far future if none)
+    shared: dict = field(default_factory=dict)  # (render, context) -> its value for a caller with no seat
+
+
+def _build_seats(performance_id: int, now: dt.datetime) -> _SeatSnapshot:
     rows = (
         Seat.objects.filter(performance_id=performance_id)
         .annotate(live=FilteredRelation("reservations", condition=live_reservations_q(now, "reservations__")))
         .order_by("number")
         .values_list("number", "grade", "price", "live__status", "live__user_id", "live__id", "live__held_until")
     )
-    return [_SeatRow(*row) for row in rows]
+    seats = [_SeatRow(*row) for row in rows]
+    lapses = [row.held_until for row in seats if row.status == Reservation.Status.HELD]
+    return _SeatSnapshot(
+        rows=seats,
+        holders=frozenset(row.holder_id for row in seats if row.holder_id is not None),
+        first_lapse=min(lapses, default=dt.datetime.max.replace(tzinfo=dt.UTC)),
+    )

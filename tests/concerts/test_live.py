@@ -169,6 +169,35 @@ def test_the_read_gate_may_be_a_second_stale_and_the_writes_never(performance, s
         get_backend().client.flushdb()
 
 
+def test_fans_who_hold_nothing_share_one_rendering_of_the_snapshot(performance, monkeypatch):
+    """The seat map is made into JSON once per snapshot for every fan holding no seat of the
+    performance; a fan who holds one gets their own (with `mine`), and a lapse inside the
+    snapshot's second still shows at once to everyone."""
+    from concerts.api import reads
+
+    renders = []
+    real = reads._seat_map_json
+    monkeypatch.setattr(reads, "_seat_map_json", lambda *args: renders.append(args[1]) or real(*args))
+    start = timezone.now()
+    with time_machine.travel(start, tick=False):
+        holder, fans = fan(performance.concert), [fan(performance.concert) for _ in range(3)]
+        assert hold(holder, performance, 4).status_code == 201
+    with time_machine.travel(start + JUST_PAST, tick=False):
+        bodies = [f.get(seats_url(performance)) for f in fans]
+        assert len({b.content for b in bodies}) == 1 and len({b["ETag"] for b in bodies}) == 1
+        assert renders == [None]  # rendered once, for no one in particular
+        shared = bodies[0].json()["seats"][3]
+        assert (shared["status"], shared["mine"]) == ("HELD", False)
+        own = holder.get(seats_url(performance)).json()["seats"][3]
+        assert (own["status"], own["mine"]) == ("HELD", True)
+        assert renders == [None, holder.user.pk]
+    held_until = dt.datetime.fromisoformat(holder.get("/api/v1/reservations").json()["results"][0]["held_until"])
+    with time_machine.travel(held_until - dt.timedelta(milliseconds=500), tick=False):
+        assert seat(fans[0], performance, 4)["status"] == "HELD"  # a new snapshot, shared
+    with time_machine.travel(held_until, tick=False):  # the same snapshot, its hold lapsed
+        assert [seat(f, performance, 4)["status"] for f in fans] == ["AVAILABLE"] * 3
+
+
 @pytest.mark.parametrize("zone", ["Asia/Seoul", "UTC"])
 def test_the_plain_answers_are_what_the_documented_serializers_give(performance, settings, zone):
     from concerts import live
