@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 PORT ?= 8000
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/encore
 
-.PHONY: install run serve serve-scaled bench soak test lint format
+.PHONY: install run serve serve-scaled bench profile soak test lint format
 
 $(STAMP): requirements.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -67,6 +67,10 @@ serve-scaled: install
 bench: install
 	@command -v wrk >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk; }
 	$(BIN)/python -m bench $(BENCH_ARGS)
+
+# Where a request's time goes, in-process (CPU per request, optionally a cProfile): docs/benchmarks.md.
+profile: install
+	$(BIN)/python -m bench.inprocess $(PROFILE_ARGS)
 
 # A mixed workload against make serve, then the books are checked (SOAK_MINUTES, default 10).
 soak: install
