@@ -93,9 +93,28 @@ class DateRow:
 def bookable_dates(*, concert_id: int, now: dt.datetime | None = None) -> list[DateRow]:
     """The concert's bookable performances with their seats left, from a snapshot at most
     MAX_AGE old; a performance that starts meanwhile drops out at once."""
+    return bookable_dates_rendered(concert_id=concert_id, render=_as_they_are, now=now)
+
+
+def bookable_dates_rendered(
+    *, concert_id: int, render: Callable[[list[DateRow]], T], now: dt.datetime | None = None
+) -> T:
+    """``render(rows)`` of `bookable_dates`' rows, made once per snapshot and set of rows (the
+    answer is the same for every fan): ``render`` must be a function of its argument alone."""
     now = now or timezone.now()
-    rows = _dates.get(concert_id, now, lambda: _build_dates(concert_id, now))
-    return [row for row in rows if row.starts_at > now]
+    snapshot = _dates.get(concert_id, now, lambda: _DatesSnapshot(_build_dates(concert_id, now)))
+    rows = [row for row in snapshot.rows if row.starts_at > now]
+    key = (render, len(rows))  # a performance that starts drops out of the front: the count tells
+    value = snapshot.shared.get(key)
+    if value is None:  # two threads may both render it: the same value, no harm
+        value = snapshot.shared[key] = render(rows)
+    return value
+
+
+@dataclass
+class _DatesSnapshot:
+    rows: list[DateRow]
+    shared: dict = field(default_factory=dict)  # (render, rows left) -> its value
 
 
 def bookable_date(*, concert_id: int, date: dt.date, now: dt.datetime | None = None) -> DateRow:
@@ -132,8 +151,8 @@ def seat_map(*, performance_id: int, user_id: int | None, now: dt.datetime | Non
     return seat_map_rendered(performance_id=performance_id, user_id=user_id, render=_as_they_are, now=now)
 
 
-def _as_they_are(states: list[SeatState], user_id: int | None) -> list[SeatState]:
-    return states
+def _as_they_are(value: list, *_: object) -> list:
+    return value
 
 
 def seat_map_rendered(

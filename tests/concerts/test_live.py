@@ -198,6 +198,28 @@ def test_fans_who_hold_nothing_share_one_rendering_of_the_snapshot(performance, 
         assert [seat(f, performance, 4)["status"] for f in fans] == ["AVAILABLE"] * 3
 
 
+def test_the_dates_are_rendered_once_per_snapshot_and_a_start_still_shows_at_once(monkeypatch):
+    from concerts.api import reads
+
+    concert = ConcertFactory()
+    soon = make_performance(concert, days=0)
+    later = make_performance(concert, days=3)
+    renders = []
+    real = reads._dates_json
+    monkeypatch.setattr(reads, "_dates_json", lambda rows: renders.append(len(rows)) or real(rows))
+    starts = timezone.make_aware(dt.datetime.combine(soon.date, soon.start_time))
+    with time_machine.travel(starts - dt.timedelta(milliseconds=500), tick=False):
+        fans = [fan(concert) for _ in range(3)]
+        bodies = [f.get(f"/api/v1/concerts/{concert.pk}/dates") for f in fans]
+        assert len({b.content for b in bodies}) == 1
+        assert [d["performance_id"] for d in bodies[0].json()["dates"]] == [soon.pk, later.pk]
+    with time_machine.travel(starts, tick=False):  # the same snapshot; the first show has begun
+        assert [d["performance_id"] for d in fans[0].get(f"/api/v1/concerts/{concert.pk}/dates").json()["dates"]] == [
+            later.pk
+        ]
+    assert renders == [2, 1]
+
+
 @pytest.mark.parametrize("zone", ["Asia/Seoul", "UTC"])
 def test_the_plain_answers_are_what_the_documented_serializers_give(performance, settings, zone):
     from concerts import live
