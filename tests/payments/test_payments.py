@@ -13,6 +13,7 @@ from rest_framework.test import APIClient
 
 from concerts import services as concert_services
 from concerts.models import Reservation
+from core.integrity import integrity_problems
 from payments import outbox, services
 from payments.models import OutboxEmail, Payment
 from tests.concerts.test_holds import fan, hold
@@ -174,6 +175,50 @@ def test_two_holds_with_money_for_one_exactly_one_paid():
     assert codes == {201: 1, 409: 1}
     assert Wallet.objects.get(user=client.user).balance == 0
     assert Reservation.objects.filter(status="CONFIRMED").count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_payments_from_one_wallet_never_overdraw_and_match_the_ledger():
+    """Eight holds paid at once from money for three: the conditional debit lets exactly three
+    through, each refusal reports the balance left, and the books agree."""
+    concert = ConcertFactory()
+    performances = [make_performance(concert, days=d) for d in (3, 4)]
+    client = fan(concert)
+    wallet_services.wallet_charge(user=client.user, amount=250_000)
+    ids = [hold(client, p, n).json()["id"] for p in performances for n in (31, 32, 33, 34)]  # 80,000 each
+
+    def attempt(i):
+        res = pay(client, ids[i])
+        return res.status_code, res.json()
+
+    results = raise_first_error(run_concurrently(len(ids), attempt))
+    assert Counter(code for code, _ in results) == {201: 3, 409: 5}
+    refusals = [body for code, body in results if code == 409]
+    assert {(b["code"], b["balance"], b["shortfall"]) for b in refusals} == {("INSUFFICIENT_BALANCE", 10_000, 70_000)}
+    assert sorted(body["balance"] for code, body in results if code == 201) == [10_000, 90_000, 170_000]
+    assert Wallet.objects.get(user=client.user).balance == 10_000
+    assert LedgerEntry.objects.filter(kind="PAYMENT").count() == Payment.objects.count() == 3
+    assert Reservation.objects.filter(status="CONFIRMED").count() == 3
+    assert OutboxEmail.objects.count() == 3
+    assert integrity_problems() == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_one_hold_paid_by_many_clicks_at_once_is_paid_once():
+    performance = make_performance(ConcertFactory())
+    client = fan(performance.concert)
+    wallet_services.wallet_charge(user=client.user, amount=500_000)
+    reservation_id = hold(client, performance, 40).json()["id"]  # 80,000
+
+    def attempt(_):
+        res = pay(client, reservation_id)
+        return res.status_code, res.json().get("code")
+
+    results = Counter(raise_first_error(run_concurrently(6, attempt)))
+    assert results == {(201, None): 1, (409, "ALREADY_PAID"): 5}
+    assert Wallet.objects.get(user=client.user).balance == 420_000
+    assert LedgerEntry.objects.filter(kind="PAYMENT").count() == Payment.objects.count() == 1
+    assert integrity_problems() == []
 
 
 @pytest.mark.django_db(transaction=True)
