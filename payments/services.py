@@ -52,9 +52,12 @@ def payment_pay(
     One transaction of five statements on PostgreSQL: the reservation locked with what
     the email needs, the payment inserted with the reservation confirmed, the debit with
     its ledger row, the pass ended, the outbox row (plus the gate's pass lookup).
+
+    It opens no savepoint inside a caller's transaction: a refusal then dooms that
+    transaction, so a caller that goes on using it afterwards opens a block of its own.
     """
     now = now or timezone.now()
-    with transaction.atomic():
+    with transaction.atomic(savepoint=False):
         reservation, holds_others = concert_selectors.reservation_lock_for_payment(
             user_id=user_id, reservation_id=reservation_id, now=now
         )

@@ -37,7 +37,7 @@ class PaymentCreateView(APIView):
         },
     )
     def post(self, request: Request) -> Response:
-        return idempotent(request, scope="payment", handler=lambda: self._pay(request))
+        return idempotent(request, scope="payment", handler=lambda: self._pay(request), in_transaction=True)
 
     def _pay(self, request: Request) -> Response:
         data = PayRequestSerializer(data=request.data)

@@ -3,17 +3,22 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
+import threading
+import time
 from collections import Counter
 
 import pytest
 import time_machine
 from django.core import mail
+from django.db import connection, transaction
 from django.utils import timezone
 from rest_framework.test import APIClient
 
 from concerts import services as concert_services
 from concerts.models import Reservation
 from core.integrity import integrity_problems
+from core.models import IdempotencyRecord
 from payments import outbox, services
 from payments.models import OutboxEmail, Payment
 from tests.concerts.test_holds import fan, hold
@@ -130,6 +135,95 @@ def test_idempotent_payment_replays_without_moving_money(performance):
     assert first.json() == again.json()
     assert LedgerEntry.objects.filter(kind="PAYMENT").count() == 1
     assert_problem(pay(client, other["id"], HTTP_IDEMPOTENCY_KEY="pay-1"), 422, "IDEMPOTENCY_KEY_REUSED")
+
+
+def test_a_failed_keyed_payment_leaves_no_claim_and_the_key_works_once_funded(performance):
+    client = fan(performance.concert)
+    reservation = hold(client, performance, 20).json()
+    assert_problem(pay(client, reservation["id"], HTTP_IDEMPOTENCY_KEY="pay-2"), 409, "INSUFFICIENT_BALANCE")
+    assert not IdempotencyRecord.objects.exists()
+    fund(client.user, 500_000)
+    first = pay(client, reservation["id"], HTTP_IDEMPOTENCY_KEY="pay-2")
+    assert first.status_code == 201 and "Idempotent-Replayed" not in first.headers
+    record = IdempotencyRecord.objects.get()
+    assert (record.response_status, record.response_body) == (201, first.json())
+
+
+def test_an_expired_key_is_taken_over_by_a_new_payment(performance):
+    client = fan(performance.concert)
+    fund(client.user, 500_000)
+    first, second = (hold(client, performance, n).json() for n in (20, 21))
+    assert pay(client, first["id"], HTTP_IDEMPOTENCY_KEY="pay-3").status_code == 201
+    IdempotencyRecord.objects.update(created_at=timezone.now() - dt.timedelta(hours=25))
+    res = pay(client, second["id"], HTTP_IDEMPOTENCY_KEY="pay-3")
+    assert res.status_code == 201 and res.json()["reservation_id"] == second["id"]
+    assert Payment.objects.count() == 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_payments_with_one_key_pay_once_and_replay_the_first():
+    performance = make_performance(ConcertFactory())
+    client = fan(performance.concert)
+    wallet_services.wallet_charge(user=client.user, amount=500_000)
+    reservation_id = hold(client, performance, 35).json()["id"]  # 80,000
+
+    def attempt(_):
+        res = pay(client, reservation_id, HTTP_IDEMPOTENCY_KEY="same-key")
+        return res.status_code, json.dumps(res.json(), sort_keys=True), res.headers.get("Idempotent-Replayed")
+
+    results = raise_first_error(run_concurrently(6, attempt))
+    assert {code for code, _, _ in results} == {201}
+    assert len({body for _, body, _ in results}) == 1
+    assert sorted(str(replayed) for _, _, replayed in results) == ["None"] + ["true"] * 5
+    assert Payment.objects.count() == LedgerEntry.objects.filter(kind="PAYMENT").count() == 1
+    assert Wallet.objects.get(user=client.user).balance == 420_000
+    assert integrity_problems() == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_keyed_payment_waits_for_a_claim_still_running_then_gets_503(settings):
+    """The claim of a payment still running is an uncommitted row: a repeat waits on it, lock
+    timeout after lock timeout, until IDEMPOTENCY_WAIT_SECONDS, then 503; once it is gone the
+    key works."""
+    settings.IDEMPOTENCY_WAIT_SECONDS = 0.6
+    performance = make_performance(ConcertFactory())
+    client = fan(performance.concert)
+    wallet_services.wallet_charge(user=client.user, amount=500_000)
+    reservation_id = hold(client, performance, 36).json()["id"]
+    claimed, release = threading.Event(), threading.Event()
+
+    def running_first():
+        try:
+            with transaction.atomic():
+                now = timezone.now()
+                IdempotencyRecord.objects.create(
+                    user=client.user, scope="payment", key="busy", fingerprint="x", claimed_at=now, created_at=now
+                )
+                claimed.set()
+                release.wait(10)
+                raise RuntimeError("the first request failed")
+        except RuntimeError:
+            pass
+        finally:
+            connection.close()
+
+    first = threading.Thread(target=running_first)
+    first.start()
+    try:
+        assert claimed.wait(10)
+        with connection.cursor() as cursor:
+            cursor.execute("SET lock_timeout = '200ms'")
+        started = time.monotonic()
+        res = pay(client, reservation_id, HTTP_IDEMPOTENCY_KEY="busy")
+        assert time.monotonic() - started >= 0.6
+        body = assert_problem(res, 503, "SERVICE_UNAVAILABLE")
+        assert "still being processed" in body["detail"]
+    finally:
+        release.set()
+        first.join()
+        with connection.cursor() as cursor:
+            cursor.execute("RESET lock_timeout")
+    assert pay(client, reservation_id, HTTP_IDEMPOTENCY_KEY="busy").status_code == 201
 
 
 def test_fan_cancels_in_time_and_gets_refunded_once(performance, django_capture_on_commit_callbacks):
@@ -315,3 +409,17 @@ def test_a_payment_costs_a_fixed_number_of_statements(performance, settings, dja
 
 
 PAYMENT_STATEMENTS = 8
+
+
+def test_a_keyed_payment_adds_two_statements_and_no_commit(performance, settings, django_assert_num_queries):
+    """With an Idempotency-Key the claim is the transaction's first statement and the response
+    is stored before it commits: two statements more, in the same transaction."""
+    settings.QUEUE_BACKEND = "database"
+    client = fan(performance.concert)
+    fund(client.user, 1_000_000)
+    reservation_id = hold(client, performance, 3).json()["id"]
+    with django_assert_num_queries(PAYMENT_STATEMENTS + 2) as captured:
+        assert pay(client, reservation_id, HTTP_IDEMPOTENCY_KEY="k-1").status_code == 201
+    sql = [q["sql"] for q in captured.captured_queries]
+    assert "core_idempotencyrecord" in sql[1] and "core_idempotencyrecord" in sql[-2]
+    assert not any(s.startswith(("COMMIT", "BEGIN")) for s in sql)
