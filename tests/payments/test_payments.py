@@ -39,6 +39,15 @@ def pay(client, reservation_id, **headers):
     return client.post("/api/v1/payments", {"reservation_id": reservation_id}, format="json", **headers)
 
 
+def funded_hold(seat_number):
+    """A fan with ₩500,000 charged (through the gateway, so the books check out) and a hold on
+    a seat of a new concert; seats 31-50 cost ₩80,000."""
+    performance = make_performance(ConcertFactory())
+    client = fan(performance.concert)
+    wallet_services.wallet_charge(user=client.user, amount=500_000)
+    return client, hold(client, performance, seat_number).json()["id"]
+
+
 def status_of(token):
     return APIClient().get("/api/v1/queue/status", HTTP_X_QUEUE_TOKEN=token)
 
@@ -162,10 +171,7 @@ def test_an_expired_key_is_taken_over_by_a_new_payment(performance):
 
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_payments_with_one_key_pay_once_and_replay_the_first():
-    performance = make_performance(ConcertFactory())
-    client = fan(performance.concert)
-    wallet_services.wallet_charge(user=client.user, amount=500_000)
-    reservation_id = hold(client, performance, 35).json()["id"]  # 80,000
+    client, reservation_id = funded_hold(35)
 
     def attempt(_):
         res = pay(client, reservation_id, HTTP_IDEMPOTENCY_KEY="same-key")
@@ -186,10 +192,7 @@ def test_a_keyed_payment_waits_for_a_claim_still_running_then_gets_503(settings)
     timeout after lock timeout, until IDEMPOTENCY_WAIT_SECONDS, then 503; once it is gone the
     key works."""
     settings.IDEMPOTENCY_WAIT_SECONDS = 0.6
-    performance = make_performance(ConcertFactory())
-    client = fan(performance.concert)
-    wallet_services.wallet_charge(user=client.user, amount=500_000)
-    reservation_id = hold(client, performance, 36).json()["id"]
+    client, reservation_id = funded_hold(36)
     claimed, release = threading.Event(), threading.Event()
 
     def running_first():
@@ -299,10 +302,7 @@ def test_concurrent_payments_from_one_wallet_never_overdraw_and_match_the_ledger
 
 @pytest.mark.django_db(transaction=True)
 def test_one_hold_paid_by_many_clicks_at_once_is_paid_once():
-    performance = make_performance(ConcertFactory())
-    client = fan(performance.concert)
-    wallet_services.wallet_charge(user=client.user, amount=500_000)
-    reservation_id = hold(client, performance, 40).json()["id"]  # 80,000
+    client, reservation_id = funded_hold(40)
 
     def attempt(_):
         res = pay(client, reservation_id)
