@@ -7,6 +7,7 @@ import calendar
 import datetime as dt
 from dataclasses import dataclass
 
+from django.db import connection
 from django.db.models import Count, FilteredRelation, IntegerField, Min, OuterRef, Q, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -179,3 +180,71 @@ def reservation_get(*, user_id: int | None, reservation_id: object, for_update: 
     if reservation is None:
         raise ReservationNotFound()
     return reservation
+
+
+# Paying locks the reservation and needs its seat, performance, concert and user (for the
+# email), and whether the user holds anything else for that concert (to end the pass): one
+# plain-SQL statement, because building it through the ORM cost more than running it.
+_PAY_JOIN = ((Reservation, "r"), (Seat, "s"), (Performance, "p"), (Concert, "c"))
+_PAY_SQL = """
+SELECT {columns},
+       EXISTS (SELECT 1 FROM concerts_reservation o JOIN concerts_performance op ON op.id = o.performance_id
+               WHERE o.user_id = r.user_id AND op.concert_id = p.concert_id AND o.id <> r.id
+                 AND o.status = 'HELD' AND o.held_until > %s)
+FROM concerts_reservation r
+JOIN concerts_seat s ON s.id = r.seat_id
+JOIN concerts_performance p ON p.id = r.performance_id
+JOIN concerts_concert c ON c.id = p.concert_id
+JOIN {user_table} u ON u.id = r.user_id
+WHERE r.id = %s AND r.user_id = %s
+"""
+_pay_statement: dict[str, tuple[str, list, dict]] = {}
+
+
+def _pay_query() -> tuple[str, list, dict]:
+    """The statement, the models with their column counts, and the converters of the columns
+    (SQLite hands back dates and times as text), built once per database vendor."""
+    if connection.vendor not in _pay_statement:
+        user_model = Reservation._meta.get_field("user").related_model
+        joined = [*_PAY_JOIN, (user_model, "u")]
+        cols = [f.get_col(alias) for model, alias in joined for f in model._meta.concrete_fields]
+        quote = connection.ops.quote_name
+        sql = _PAY_SQL.format(
+            columns=", ".join(f"{col.alias}.{quote(col.target.column)}" for col in cols),
+            user_table=quote(user_model._meta.db_table),
+        )
+        if connection.features.has_select_for_update_of:
+            sql += " FOR UPDATE OF r"
+        models = [(model, len(model._meta.concrete_fields)) for model, _ in joined]
+        converters = Reservation.objects.none().query.get_compiler(connection=connection).get_converters(cols)
+        _pay_statement[connection.vendor] = (sql, models, converters)
+    return _pay_statement[connection.vendor]
+
+
+def reservation_lock_for_payment(*, user_id: int, reservation_id: object, now: dt.datetime) -> tuple[Reservation, bool]:
+    """The user's own reservation, locked (``FOR UPDATE OF`` the reservation row alone), with
+    its seat, performance, concert and user attached; and whether the user has another live
+    hold for the same concert at ``now``. Someone else's is ReservationNotFound, like none.
+    Caller is in a transaction."""
+    assert connection.in_atomic_block, "reservation_lock_for_payment needs a transaction"
+    pk = parse_id(reservation_id)
+    if pk is None:
+        raise ReservationNotFound()
+    sql, models, converters = _pay_query()
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [connection.ops.adapt_datetimefield_value(now), pk, user_id])
+        row = cursor.fetchone()
+    if row is None:
+        raise ReservationNotFound()
+    *values, holds_others = row
+    if converters:  # SQLite's dates and times come back as text
+        compiler = Reservation.objects.none().query.get_compiler(connection=connection)
+        values = next(compiler.apply_converters([values], converters))
+    instances, start = [], 0
+    for model, width in models:
+        instances.append(model.from_db(connection.alias, None, values[start : start + width]))
+        start += width
+    reservation, seat, performance, concert, user = instances
+    performance.concert = concert
+    reservation.performance, reservation.seat, reservation.user = performance, seat, user
+    return reservation, bool(holds_others)

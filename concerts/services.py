@@ -18,7 +18,7 @@ from concerts.exceptions import (
     SeatNotFound,
     SeatUnavailable,
 )
-from concerts.locking import user_concert_lock
+from concerts.locking import user_concert_lock_condition
 from concerts.models import Concert, Performance, Reservation, Seat
 from queue_app import services as queue_services
 from queue_app.rules import booking_is_open
@@ -64,31 +64,29 @@ def seat_hold(
     a seat exactly one wins: the seat row is locked and its live reservation re-read
     under the lock; the partial unique constraint backs it up.
 
-    One transaction of five statements (locks in the order of core.locking): the
-    user's per-concert lock, the bookable seat found and locked in one query, the
-    seat's reservation and the user's live ones for the date in one query, the
-    insert, and the holder's ACTIVE pass pushed out to cover the hold (never past the
-    pass's hard end; a hold then ends with its pass). The
-    reservation comes back with its performance and seat attached, so showing it
-    costs no further query.
+    One transaction of three statements (locks in the order of core.locking): the
+    user's per-concert lock taken and the bookable seat found and locked in one query;
+    the insert, made only if the seat has no live reservation and the user is under
+    the per-performance limit (read under both locks: a new statement, a new
+    snapshot); and the holder's ACTIVE pass pushed out to cover the hold (never past
+    the pass's hard end; a hold then ends with its pass). When the insert finds the
+    seat or the limit in the way, a read says which (or records a lapsed hold on the
+    seat as EXPIRED, and the insert runs again). The reservation comes back with its
+    performance and seat attached, so showing it costs no further query.
     """
     now = now or timezone.now()
     held_until = now + dt.timedelta(seconds=settings.HOLD_TTL_SECONDS)
     try:
         with transaction.atomic():
-            user_concert_lock(user_id=user_id, concert_id=concert_id)
-            seat = _seat_for_hold(concert_id=concert_id, date=date, seat_number=seat_number, now=now)
+            seat = _seat_for_hold(user_id=user_id, concert_id=concert_id, date=date, seat_number=seat_number, now=now)
             if seat is None:
                 _explain_unbookable(concert_id=concert_id, date=date, seat_number=seat_number, now=now)
-            _check_seat_and_limit(user_id=user_id, seat=seat, now=now)
-            reservation = Reservation.objects.create(
-                user_id=user_id,
-                performance=seat.performance,
-                seat=seat,
-                price=seat.price,
-                status=Reservation.Status.HELD,
-                held_until=held_until,
-            )
+            reservation = _hold_insert(user_id=user_id, seat=seat, held_until=held_until, now=now)
+            if reservation is None:
+                _check_seat_and_limit(user_id=user_id, seat=seat, now=now)
+                reservation = _hold_insert(user_id=user_id, seat=seat, held_until=held_until, now=now)
+            if reservation is None:  # freed and taken again between the two reads: cannot happen under the locks
+                raise IntegrityError("seat taken under its lock")
             pass_ends = queue_services.pass_extend(user_id=user_id, concert_id=concert_id, until=held_until, now=now)
             if pass_ends is not None and pass_ends < held_until:
                 # The pass reached its hard end: the hold ends with it, so release and re-hold
@@ -100,31 +98,46 @@ def seat_hold(
     return reservation
 
 
-# The hold's two reads, as plain SQL: they run on every hold, and building them through the
-# ORM cost more than running them. Both run on SQLite (the embedded default) and PostgreSQL.
+# The hold's statements, as plain SQL: they run on every hold, and building them through the
+# ORM cost more than running them. All run on SQLite (the embedded default) and PostgreSQL.
 _SEAT_FOR_HOLD_SQL = """
 SELECT s.id, s.grade, s.price, p.id, p.start_time, c.booking_opens_at
 FROM concerts_seat s JOIN concerts_performance p ON p.id = s.performance_id
 JOIN concerts_concert c ON c.id = p.concert_id
-WHERE p.concert_id = %s AND p.date = %s AND s.number = %s
+WHERE p.concert_id = %s AND p.date = %s AND s.number = %s AND {lock}
 """
-_SEAT_AND_MINE_SQL = """
+# Live for the seat: any HELD or CONFIRMED row (a lapsed hold still blocks the partial unique
+# constraint until it is marked EXPIRED); live for the limit: confirmed, or a hold not lapsed.
+_LIVE_FOR_LIMIT = "(status = 'CONFIRMED' OR (status = 'HELD' AND held_until > %(now)s))"
+_HOLD_INSERT_SQL = f"""
+INSERT INTO concerts_reservation (user_id, performance_id, seat_id, price, status, held_until, created_at, updated_at)
+SELECT %(user)s, %(performance)s, %(seat)s, %(price)s, 'HELD', %(until)s, %(now)s, %(now)s
+WHERE NOT EXISTS (SELECT 1 FROM concerts_reservation WHERE seat_id = %(seat)s AND status IN ('HELD', 'CONFIRMED'))
+  AND (SELECT COUNT(*) FROM concerts_reservation
+       WHERE user_id = %(user)s AND performance_id = %(performance)s AND {_LIVE_FOR_LIMIT}) < %(limit)s
+RETURNING id
+"""
+_SEAT_AND_MINE_SQL = f"""
 SELECT id, seat_id, user_id, status, held_until FROM concerts_reservation
-WHERE (seat_id = %s AND status IN ('HELD', 'CONFIRMED'))
-   OR (user_id = %s AND performance_id = %s AND (status = 'CONFIRMED' OR (status = 'HELD' AND held_until > %s)))
+WHERE (seat_id = %(seat)s AND status IN ('HELD', 'CONFIRMED'))
+   OR (user_id = %(user)s AND performance_id = %(performance)s AND {_LIVE_FOR_LIMIT})
 """
 
 
-def _seat_for_hold(*, concert_id: int, date: dt.date, seat_number: int, now: dt.datetime) -> Seat | None:
-    """The seat, locked (``FOR UPDATE OF`` the seat row alone), with its performance attached;
-    None unless the performance is bookable at ``now``; BookingNotOpen before the concert's
-    opening (moved later after passes were admitted). Caller holds the user's lock."""
+def _seat_for_hold(*, user_id: int, concert_id: int, date: dt.date, seat_number: int, now: dt.datetime) -> Seat | None:
+    """The user's per-concert hold lock, then the seat, locked (``FOR UPDATE OF`` the seat row
+    alone), with its performance attached: one query. None unless the performance is bookable
+    at ``now``; BookingNotOpen before the concert's opening (moved later after passes were
+    admitted). What the locks protect is read by the next statement, not this one."""
     assert connection.in_atomic_block, "_seat_for_hold needs a transaction"
     if not -(2**15) <= seat_number < 2**15:  # the column is a smallint
         return None
-    sql = _SEAT_FOR_HOLD_SQL + (" FOR UPDATE OF s" if connection.features.has_select_for_update_of else "")
+    lock, lock_params = user_concert_lock_condition(user_id=user_id, concert_id=concert_id)
+    sql = _SEAT_FOR_HOLD_SQL.format(lock=lock)
+    if connection.features.has_select_for_update_of:
+        sql += " FOR UPDATE OF s"
     with connection.cursor() as cursor:
-        cursor.execute(sql, [concert_id, connection.ops.adapt_datefield_value(date), seat_number])
+        cursor.execute(sql, [concert_id, connection.ops.adapt_datefield_value(date), seat_number, *lock_params])
         row = cursor.fetchone()
     if row is None:
         return None
@@ -132,7 +145,9 @@ def _seat_for_hold(*, concert_id: int, date: dt.date, seat_number: int, now: dt.
     if isinstance(start_time, str):  # SQLite
         start_time = dt.time.fromisoformat(start_time)
     if isinstance(opens_at, str):  # SQLite keeps UTC without an offset
-        opens_at = dt.datetime.fromisoformat(opens_at).replace(tzinfo=dt.UTC)
+        opens_at = dt.datetime.fromisoformat(opens_at)
+    if opens_at is not None and timezone.is_naive(opens_at):
+        opens_at = opens_at.replace(tzinfo=dt.UTC)
     if not booking_is_open(opens_at, now):
         raise BookingNotOpen(
             f"Booking for this concert opens at {timezone.localtime(opens_at):%Y-%m-%d %H:%M}; "
@@ -145,13 +160,52 @@ def _seat_for_hold(*, concert_id: int, date: dt.date, seat_number: int, now: dt.
     return Seat(id=seat_id, performance=performance, number=seat_number, grade=grade, price=price)
 
 
+def _hold_insert(*, user_id: int, seat: Seat, held_until: dt.datetime, now: dt.datetime) -> Reservation | None:
+    """Insert the hold if the seat has no live reservation and the user is under the limit
+    (None: one of them is in the way). Caller holds the user's lock and the seat's."""
+    adapt = connection.ops.adapt_datetimefield_value
+    params = {
+        "user": user_id,
+        "performance": seat.performance_id,
+        "seat": seat.pk,
+        "price": seat.price,
+        "until": adapt(held_until),
+        "now": adapt(now),
+        "limit": settings.MAX_HOLDS_PER_USER,
+    }
+    with connection.cursor() as cursor:
+        cursor.execute(_HOLD_INSERT_SQL, params)
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    reservation = Reservation(
+        pk=row[0],
+        user_id=user_id,
+        performance=seat.performance,
+        seat=seat,
+        price=seat.price,
+        status=Reservation.Status.HELD,
+        held_until=held_until,
+        created_at=now,
+        updated_at=now,
+    )
+    reservation._state.adding = False
+    reservation._state.db = connection.alias
+    return reservation
+
+
 def _check_seat_and_limit(*, user_id: int, seat: Seat, now: dt.datetime) -> None:
     """Under the user's lock and the seat's: the seat must be free (a lapsed hold on it is
     recorded as EXPIRED now) and the user under the per-performance limit. One query."""
     with connection.cursor() as cursor:
         cursor.execute(
             _SEAT_AND_MINE_SQL,
-            [seat.pk, user_id, seat.performance_id, connection.ops.adapt_datetimefield_value(now)],
+            {
+                "seat": seat.pk,
+                "user": user_id,
+                "performance": seat.performance_id,
+                "now": connection.ops.adapt_datetimefield_value(now),
+            },
         )
         rows = [
             (pk, seat_id, holder, status, until if timezone.is_aware(until) else until.replace(tzinfo=dt.UTC))

@@ -1,4 +1,4 @@
-"""``Idempotency-Key`` for requests that move money (charges here, payments next).
+"""``Idempotency-Key`` for requests that move money (charges and payments).
 
 Usage in a DRF view (the whole request, validation included, becomes idempotent)::
 
@@ -34,6 +34,14 @@ held while ``handler`` runs. A claim whose owner died (process killed) is taken
 over after ``stale_claim_seconds()`` - longer than any handler can run given
 the gateway and lock timeouts.
 
+A handler whose work is one database transaction (the payment) needs no
+committed claim: with ``in_transaction=True`` the claim is the first statement of
+that transaction and the response is stored before it commits
+(``run_idempotent_in_transaction``), so the request commits once instead of three
+times. A repeat then waits on the claim's uncommitted unique index entry instead
+of polling, with the same outcomes and the same 503 after
+``IDEMPOTENCY_WAIT_SECONDS``; a killed owner's claim vanishes with its rollback.
+
 Call it outside ``transaction.atomic()`` (views do; ``ATOMIC_REQUESTS`` is off).
 """
 
@@ -50,14 +58,14 @@ from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
-from django.db import DatabaseError, IntegrityError, transaction
+from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter
 from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from core.errors import IdempotencyKeyReused, ServiceUnavailable, ValidationFailed
+from core.errors import IdempotencyKeyReused, ServiceUnavailable, ValidationFailed, is_lock_timeout
 from core.models import IdempotencyRecord
 
 logger = logging.getLogger(__name__)
@@ -217,11 +225,104 @@ def run_idempotent(
     return status, body, False
 
 
-def idempotent(request: Request, *, scope: str, handler: Callable[[], Response]) -> Response:
-    """Make a DRF view's handling of ``request`` idempotent under its ``Idempotency-Key``."""
+class _NotClaimable(Exception):
+    """The key's row is one only the two-step path handles (expired, or a committed claim)."""
+
+
+class _ClaimWaitTimedOut(Exception):
+    """Another transaction still holds the key past the lock timeout."""
+
+
+_CLAIM_SQL = """
+INSERT INTO core_idempotencyrecord (user_id, scope, "key", fingerprint, claim, claimed_at, created_at)
+VALUES (%s, %s, %s, %s, %s, %s, %s)
+ON CONFLICT DO NOTHING
+RETURNING id
+"""
+
+
+def run_idempotent_in_transaction(
+    *, user, scope: str, key: str, fingerprint: str, handler: Callable[[], tuple[int, Any]]
+) -> tuple[int, Any, bool]:
+    """``run_idempotent`` for a handler whose work is one database transaction (a payment):
+    the claim is the first statement of that transaction and the response is stored in it,
+    so the request commits once, and a failure leaves no claim behind (it rolls back).
+
+    A concurrent request with the same key waits on the claim's unique index entry until the
+    first commits (then replays it) or rolls back (then claims the key itself). Each wait is
+    bounded by LOCK_TIMEOUT_MS and retried until ``IDEMPOTENCY_WAIT_SECONDS`` have passed:
+    then 503, as in ``run_idempotent``. A row that only the two-step path handles (expired
+    but not purged, or claimed by it) sends the request down that path.
+    """
+    deadline = time.monotonic() + wait_seconds()
+    while True:
+        try:
+            with transaction.atomic():
+                pk, record = _claim_in_transaction(user_id=user.pk, scope=scope, key=key, fp=fingerprint)
+                if record is not None:
+                    return record.response_status, record.response_body, True
+                status, body = handler()
+                rows = IdempotencyRecord.objects.filter(pk=pk)
+                if 200 <= status < 300:
+                    rows.update(response_status=status, response_body=body)
+                else:
+                    rows.delete()
+                return status, body, False
+        except _ClaimWaitTimedOut:
+            if time.monotonic() >= deadline:
+                raise KeyInProgress() from None
+        except _NotClaimable:
+            return run_idempotent(user=user, scope=scope, key=key, fingerprint=fingerprint, handler=_atomic(handler))
+
+
+def _atomic(handler: Callable[[], Any]) -> Callable[[], Any]:
+    """``handler`` in a transaction of its own (for handlers whose services open no savepoint)."""
+
+    def run() -> Any:
+        with transaction.atomic():
+            return handler()
+
+    return run
+
+
+def _claim_in_transaction(
+    *, user_id: int, scope: str, key: str, fp: str
+) -> tuple[int, None] | tuple[None, IdempotencyRecord]:
+    """Claim the key in the caller's transaction (our row's id), or find the completed record
+    to replay. Waits for a claim another transaction has not committed yet."""
+    now = timezone.now()
+    adapt = connection.ops.adapt_datetimefield_value
+    token = IdempotencyRecord._meta.get_field("claim").get_db_prep_value(uuid.uuid4(), connection)
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute(_CLAIM_SQL, [user_id, scope, key, fp, token, adapt(now), adapt(now)])
+            claimed = cursor.fetchone()
+    except DatabaseError as exc:
+        if is_lock_timeout(exc):
+            raise _ClaimWaitTimedOut() from exc
+        raise
+    if claimed is not None:
+        return claimed[0], None
+    record = IdempotencyRecord.objects.filter(user_id=user_id, scope=scope, key=key).first()
+    if record is None or record.created_at <= now - IDEMPOTENCY_TTL:
+        raise _NotClaimable()  # purged meanwhile, or expired: the two-step path takes it over
+    if record.fingerprint != fp:
+        raise IdempotencyKeyReused()
+    if not record.completed:
+        raise _NotClaimable()
+    return None, record
+
+
+def idempotent(
+    request: Request, *, scope: str, handler: Callable[[], Response], in_transaction: bool = False
+) -> Response:
+    """Make a DRF view's handling of ``request`` idempotent under its ``Idempotency-Key``.
+    ``in_transaction``: the handler's work is one database transaction, opened here (its
+    services may then skip their savepoints), and the claim and the response join it
+    (``run_idempotent_in_transaction``)."""
     key = check_key(request.headers.get(HEADER))
     if key is None:
-        return handler()
+        return _atomic(handler)() if in_transaction else handler()
     fp = request_fingerprint(request)
     first: list[Response] = []
 
@@ -231,7 +332,8 @@ def idempotent(request: Request, *, scope: str, handler: Callable[[], Response])
         body = None if response.data is None else json.loads(JSONRenderer().render(response.data))
         return response.status_code, body
 
-    status, body, replayed = run_idempotent(user=request.user, scope=scope, key=key, fingerprint=fp, handler=run)
+    run_with_key = run_idempotent_in_transaction if in_transaction else run_idempotent
+    status, body, replayed = run_with_key(user=request.user, scope=scope, key=key, fingerprint=fp, handler=run)
     if not replayed:
         return first[0]
     return Response(body, status=status, headers={REPLAY_HEADER: "true"})

@@ -3,11 +3,12 @@
 Every transaction that takes more than one of these takes them in this order,
 which rules out deadlocks between holds, payments, refunds, charges and sweeps:
 
-  1. idempotency key       (core.idempotency: a committed claim row, before the business transaction)
-  2. the user's per-concert hold lock  (concerts.locking.user_concert_lock, holds only)
+  1. idempotency key       (core.idempotency: a claim row, committed before the business transaction,
+                            or a payment's first statement)
+  2. the user's per-concert hold lock  (concerts.locking.user_concert_lock_condition, holds only)
   3. seat                  (Seat ... select_for_update)
   4. charge                (wallet.services, charges only)
-  5. reservation           (concerts.selectors.reservation_get(for_update=True))
+  5. reservation           (concerts.selectors.reservation_lock_for_payment / reservation_get(for_update=True))
   6. wallet                (wallet.services)
   7. queue pass            (queue_app: its row; on Redis a script, atomic by itself,
                             that a rollback of the database transaction does not undo)

@@ -16,7 +16,7 @@ import logging
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
-from django.db import transaction
+from django.db import connection, transaction
 from django.template.loader import render_to_string
 from django.utils import timezone
 
@@ -29,24 +29,45 @@ MAX_ATTEMPTS = 12
 MAX_BACKOFF = dt.timedelta(hours=1)
 
 
-def outbox_add(*, key: str, to: str, subject: str, template: str, context: dict) -> OutboxEmail | None:
+def outbox_add(
+    *, key: str, to: str, subject: str, template: str, context: dict, now: dt.datetime | None = None
+) -> OutboxEmail:
     """Queue an email in the caller's transaction and send it once that commits.
-    One email per ``key``: adding the same key twice queues it once."""
-    text = render_to_string(f"payments/email/{template}.txt", context)
-    html = render_to_string(f"payments/email/{template}.html", context)
-    email, created = OutboxEmail.objects.get_or_create(
+    One email per ``key``: adding the same key twice queues it once (one statement,
+    ``INSERT ... ON CONFLICT DO NOTHING``, on PostgreSQL and SQLite alike)."""
+    now = now or timezone.now()
+    email = OutboxEmail(
         key=key,
-        defaults={
-            "to": to,
-            "subject": fit(OutboxEmail, "subject", subject),
-            "text": text,
-            "html": html,
-            "next_attempt_at": timezone.now(),
-        },
+        to=to,
+        subject=fit(OutboxEmail, "subject", subject),
+        text=render_to_string(f"payments/email/{template}.txt", context),
+        html=render_to_string(f"payments/email/{template}.html", context),
+        next_attempt_at=now,
+        created_at=now,
     )
-    if created:
-        transaction.on_commit(lambda: _enqueue(email.pk))
+    adapt = connection.ops.adapt_datetimefield_value
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _INSERT_SQL,
+            [email.key, email.to, email.subject, email.text, email.html, email.status, 0, adapt(now), "", adapt(now)],
+        )
+        row = cursor.fetchone()
+    if row is None:  # queued before
+        return OutboxEmail.objects.get(key=key)
+    email.pk = row[0]
+    email._state.adding = False
+    email._state.db = connection.alias
+    transaction.on_commit(lambda: _enqueue(email.pk))
     return email
+
+
+_INSERT_SQL = """
+INSERT INTO payments_outboxemail ("key", "to", subject, text, html, status, attempts, next_attempt_at, last_error,
+                                  created_at)
+VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
+ON CONFLICT (key) DO NOTHING
+RETURNING id
+"""
 
 
 def message_id(email: OutboxEmail) -> str:

@@ -5,11 +5,12 @@ queue pass."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from concerts import selectors as concert_selectors
@@ -33,40 +34,48 @@ class PaymentResult:
     balance: int
 
 
-def payment_pay(*, user_id: int, reservation_id: int, now: dt.datetime | None = None) -> PaymentResult:
+def payment_pay(
+    *,
+    user_id: int,
+    reservation_id: int,
+    now: dt.datetime | None = None,
+    gate: Callable[[int], None] | None = None,
+) -> PaymentResult:
     """Pay a live hold from the balance: debit, reservation CONFIRMED (its seat is
     SOLD), a Payment row, the confirmation email in the outbox, and the queue pass
     ended once the user holds nothing else for that concert - all or nothing.
 
     Checks, in the contract's order, under the reservation lock: ownership (404),
-    already paid (409), hold lapsed (409), balance (409 with the shortfall).
+    already paid (409), then ``gate(concert_id)`` if given (the API's waiting-room
+    check, which raises), hold lapsed (409), balance (409 with the shortfall).
+
+    One transaction of five statements on PostgreSQL: the reservation locked with what
+    the email needs, the payment inserted with the reservation confirmed, the debit with
+    its ledger row, the pass ended, the outbox row (plus the gate's pass lookup).
+
+    It opens no savepoint inside a caller's transaction: a refusal then dooms that
+    transaction, so a caller that goes on using it afterwards opens a block of its own.
     """
     now = now or timezone.now()
-    with transaction.atomic():
-        reservation = concert_selectors.reservation_get(user_id=user_id, reservation_id=reservation_id, for_update=True)
+    with transaction.atomic(savepoint=False):
+        reservation, holds_others = concert_selectors.reservation_lock_for_payment(
+            user_id=user_id, reservation_id=reservation_id, now=now
+        )
         selectors.ensure_not_paid(reservation_id=reservation.pk, status=reservation.status)
+        concert = reservation.performance.concert
+        if gate is not None:
+            gate(concert.pk)
         if not reservation.is_live_hold(now):
             status = concert_selectors.effective_status(reservation, now)
             raise HoldExpired(
                 f"Your hold on seat {reservation.seat.number} is {status.lower()}: nothing was charged. "
                 "Hold a seat again to pay for it."
             )
-        payment = Payment.objects.create(
-            user_id=user_id, reservation=reservation, amount=reservation.price, paid_at=now
-        )
+        payment = _payment_insert(reservation=reservation, now=now)
         entry = wallet_services.wallet_debit(
-            user=reservation.user, amount=reservation.price, reference=f"payment:{payment.pk}"
+            user=reservation.user, amount=reservation.price, reference=f"payment:{payment.pk}", now=now
         )
-        reservation.status = Reservation.Status.CONFIRMED
-        reservation.save(update_fields=["status", "updated_at"])
-        concert = reservation.performance.concert
-        others = Reservation.objects.filter(
-            concert_selectors.live_reservations_q(now),
-            user_id=user_id,
-            performance__concert=concert,
-            status=Reservation.Status.HELD,
-        ).exclude(pk=reservation.pk)
-        if not others.exists():
+        if not holds_others:
             queue_services.pass_end(user_id=user_id, concert_id=concert.pk, reason="paid", now=now)
         outbox_add(
             key=f"payment:{payment.pk}:paid",
@@ -75,8 +84,47 @@ def payment_pay(*, user_id: int, reservation_id: int, now: dt.datetime | None = 
             f"seat {reservation.seat.number}",
             template="confirmation",
             context={"reservation": reservation, "payment": payment, "concert": concert, "user": reservation.user},
+            now=now,
         )
     return PaymentResult(payment=payment, balance=entry.balance_after)
+
+
+# The reservation confirmed and its payment inserted: one statement on PostgreSQL (a
+# data-modifying WITH runs to completion whether or not the INSERT reads it), two elsewhere.
+_CONFIRM_SQL = "UPDATE concerts_reservation SET status = %(confirmed)s, updated_at = %(now)s WHERE id = %(reservation)s"
+_PAYMENT_SQL = """
+INSERT INTO payments_payment (user_id, reservation_id, amount, status, paid_at, refunded_by_staff)
+VALUES (%(user)s, %(reservation)s, %(amount)s, %(paid)s, %(now)s, %(staff)s)
+RETURNING id
+"""
+
+
+def _payment_insert(*, reservation: Reservation, now: dt.datetime) -> Payment:
+    """Confirm the locked, live hold and record its payment. Caller holds the reservation lock."""
+    params = {
+        "confirmed": Reservation.Status.CONFIRMED.value,
+        "now": connection.ops.adapt_datetimefield_value(now),
+        "reservation": reservation.pk,
+        "user": reservation.user_id,
+        "amount": reservation.price,
+        "paid": Payment.Status.PAID.value,
+        "staff": False,
+    }
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(f"WITH confirmed AS ({_CONFIRM_SQL}) {_PAYMENT_SQL}", params)
+        else:
+            cursor.execute(_CONFIRM_SQL, params)
+            cursor.execute(_PAYMENT_SQL, params)
+        (pk,) = cursor.fetchone()
+    reservation.status = Reservation.Status.CONFIRMED
+    reservation.updated_at = now
+    payment = Payment(
+        pk=pk, user_id=reservation.user_id, reservation=reservation, amount=reservation.price, paid_at=now
+    )
+    payment._state.adding = False
+    payment._state.db = connection.alias
+    return payment
 
 
 def payment_refund(*, reservation_id: int, user_id: int | None = None, now: dt.datetime | None = None) -> PaymentResult:

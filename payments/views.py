@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -59,7 +60,8 @@ def pay(request: HttpRequest, reservation_id: int) -> HttpResponse:
         messages.error(request, "Your waiting-room pass has ended. Join the waiting room again to pay.")
         return checkout_page
     try:
-        services.payment_pay(user_id=request.user.pk, reservation_id=reservation.pk)
+        with transaction.atomic():  # a refusal rolls back this block alone; the page goes on
+            services.payment_pay(user_id=request.user.pk, reservation_id=reservation.pk)
     except InsufficientBalance as exc:
         shortfall = exc.extra["shortfall"]
         messages.error(

@@ -25,7 +25,7 @@ import logging
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Sum
 from django.utils import timezone
 
@@ -118,13 +118,17 @@ def wallet_credit(*, user, amount: int, kind: str, reference: str) -> LedgerEntr
         return _post(wallet=wallet, kind=kind, amount=amount, reference=reference)
 
 
-def wallet_debit(*, user, amount: int, reference: str) -> LedgerEntry:
+def wallet_debit(*, user, amount: int, reference: str, now: dt.datetime | None = None) -> LedgerEntry:
     """Take ``amount`` won from the balance as a PAYMENT row (stored as ``-amount``).
 
     Raises ``InsufficientBalance`` (409, with ``balance``, ``required`` and
-    ``shortfall``) when the balance, read under the lock, is too low; a
-    savepoint then undoes nothing but this call, so the caller's transaction
-    stays usable.
+    ``shortfall``) when the balance, read under the lock, is too low; nothing has
+    been written then, so the caller's transaction stays usable.
+
+    The balance moves in one conditional ``UPDATE ... WHERE balance >= amount``,
+    which takes the wallet row lock and, under it, checks the balance a concurrent
+    debit may just have lowered; on PostgreSQL the ledger row is inserted by the
+    same statement. A refusal re-reads the balance under the lock for the numbers.
 
     Lock precondition: meant to run inside the payments app's own
     ``transaction.atomic()``, after it has locked the reservation; takes the
@@ -132,19 +136,81 @@ def wallet_debit(*, user, amount: int, reference: str) -> LedgerEntry:
     ``"payment:5"``) is unique per kind in the ledger: one debit per payment.
     """
     _check_positive(amount)
-    with transaction.atomic():
-        wallet = _wallet_lock(user_id=user.pk)
-        if wallet.balance < amount:
-            shortfall = amount - wallet.balance
-            top_up = max(shortfall, settings.CHARGE_MIN)
-            raise InsufficientBalance(
-                f"Your balance is {won(wallet.balance)} but this costs {won(amount)}: "
-                f"charge at least {won(top_up)} to your wallet and try again.",
-                balance=wallet.balance,
-                required=amount,
-                shortfall=shortfall,
-            )
-        return _post(wallet=wallet, kind=LedgerEntry.Kind.PAYMENT, amount=-amount, reference=reference)
+    now = now or timezone.now()
+    with transaction.atomic(savepoint=False):
+        entry = _debit(user_id=user.pk, amount=amount, reference=reference, now=now)
+        if entry is None:
+            balance = _wallet_lock(user_id=user.pk).balance
+            if balance >= amount:  # a credit landed between the two statements; the lock is ours now
+                entry = _debit(user_id=user.pk, amount=amount, reference=reference, now=now)
+    if entry is not None:
+        return entry
+    # Raised outside the block: without a savepoint, an error inside would doom the caller's transaction.
+    shortfall = amount - balance
+    top_up = max(shortfall, settings.CHARGE_MIN)
+    raise InsufficientBalance(
+        f"Your balance is {won(balance)} but this costs {won(amount)}: "
+        f"charge at least {won(top_up)} to your wallet and try again.",
+        balance=balance,
+        required=amount,
+        shortfall=shortfall,
+    )
+
+
+# The debit as plain SQL: a conditional UPDATE that locks the wallet row and checks the
+# balance under that lock, then the ledger row with the resulting balance. PostgreSQL does
+# both in one statement; SQLite (3.35+, for RETURNING) in two.
+_DEBIT_SQL = """
+UPDATE wallet_wallet SET balance = balance - %(amount)s, updated_at = %(now)s
+WHERE user_id = %(user)s AND balance >= %(amount)s
+RETURNING id, balance
+"""
+_LEDGER_COLUMNS = "wallet_id, kind, amount, balance_after, reference, created_at"
+_DEBIT_WITH_LEDGER_SQL = f"""
+WITH debited AS ({_DEBIT_SQL})
+INSERT INTO wallet_ledgerentry ({_LEDGER_COLUMNS})
+SELECT id, %(kind)s, -%(amount)s, balance, %(reference)s, %(now)s FROM debited
+RETURNING id, wallet_id, balance_after
+"""
+_LEDGER_SQL = f"""
+INSERT INTO wallet_ledgerentry ({_LEDGER_COLUMNS})
+VALUES (%(wallet)s, %(kind)s, -%(amount)s, %(balance)s, %(reference)s, %(now)s)
+RETURNING id, wallet_id, balance_after
+"""
+
+
+def _debit(*, user_id: int, amount: int, reference: str, now: dt.datetime) -> LedgerEntry | None:
+    """Debit and record it if the balance suffices (None: it does not, nothing written)."""
+    params = {
+        "amount": amount,
+        "now": connection.ops.adapt_datetimefield_value(now),
+        "user": user_id,
+        "kind": LedgerEntry.Kind.PAYMENT.value,
+        "reference": reference,
+    }
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(_DEBIT_WITH_LEDGER_SQL, params)
+            row = cursor.fetchone()
+        else:
+            cursor.execute(_DEBIT_SQL, params)
+            debited = cursor.fetchone()
+            row = None
+            if debited is not None:
+                cursor.execute(_LEDGER_SQL, {**params, "wallet": debited[0], "balance": debited[1]})
+                row = cursor.fetchone()
+    if row is None:
+        return None
+    pk, wallet_id, balance_after = row
+    return LedgerEntry(
+        pk=pk,
+        wallet_id=wallet_id,
+        kind=LedgerEntry.Kind.PAYMENT,
+        amount=-amount,
+        balance_after=balance_after,
+        reference=reference,
+        created_at=now,
+    )
 
 
 def wallet_refund(*, user, amount: int, reference: str) -> LedgerEntry:

@@ -6,7 +6,6 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from concerts import selectors as concert_selectors
 from core.idempotency import IDEMPOTENCY_KEY, idempotent
 from core.openapi import problems
 from core.ratelimit import THROTTLES
@@ -38,17 +37,18 @@ class PaymentCreateView(APIView):
         },
     )
     def post(self, request: Request) -> Response:
-        return idempotent(request, scope="payment", handler=lambda: self._pay(request))
+        return idempotent(request, scope="payment", handler=lambda: self._pay(request), in_transaction=True)
 
     def _pay(self, request: Request) -> Response:
         data = PayRequestSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        reservation_id = data.validated_data["reservation_id"]
-        reservation = concert_selectors.reservation_get(user_id=request.user.pk, reservation_id=reservation_id)
-        # Paying ends the pass; a retry after that should still hear "already paid", not the gate's 403.
-        selectors.ensure_not_paid(reservation_id=reservation_id, status=reservation.status)
-        require_active_pass(request, reservation.performance.concert_id)
-        result = services.payment_pay(user_id=request.user.pk, reservation_id=reservation_id)
+        # The gate runs under the reservation lock, after the ownership and "already paid" checks:
+        # paying ends the pass, and a retry after that should still hear "already paid", not a 403.
+        result = services.payment_pay(
+            user_id=request.user.pk,
+            reservation_id=data.validated_data["reservation_id"],
+            gate=lambda concert_id: require_active_pass(request, concert_id),
+        )
         body = selectors.payment_data(payment=result.payment, balance=result.balance)
         return Response(PaymentSerializer(body).data, status=status.HTTP_201_CREATED)
 

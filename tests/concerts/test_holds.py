@@ -271,12 +271,13 @@ def test_seat_map_api_marks_my_seats(performance):
 
 
 def test_a_hold_is_one_short_transaction(performance, settings, django_assert_num_queries):
-    """The gate's pass lookup, then one transaction: the user's lock, the seat found and
-    locked, its reservation with the user's own, the insert and the pass extension.
-    (The test's own transaction makes BEGIN/COMMIT a SAVEPOINT and its RELEASE.)"""
+    """The gate's pass lookup, then one transaction: the user's lock taken with the seat found
+    and locked, the insert (made only if the seat is free and the user under the limit), and
+    the pass extension. (The test's own transaction makes BEGIN/COMMIT a SAVEPOINT and its
+    RELEASE.)"""
     settings.QUEUE_BACKEND = "database"
     client = fan(performance.concert)
-    with django_assert_num_queries(8):
+    with django_assert_num_queries(6):
         res = hold(client, performance, 12)
     assert res.status_code == 201 and res.json()["seat_number"] == 12
     assert Reservation.objects.get(pk=res.json()["id"]).seat.number == 12

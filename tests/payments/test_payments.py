@@ -3,16 +3,22 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
+import threading
+import time
 from collections import Counter
 
 import pytest
 import time_machine
 from django.core import mail
+from django.db import connection, transaction
 from django.utils import timezone
 from rest_framework.test import APIClient
 
 from concerts import services as concert_services
 from concerts.models import Reservation
+from core.integrity import integrity_problems
+from core.models import IdempotencyRecord
 from payments import outbox, services
 from payments.models import OutboxEmail, Payment
 from tests.concerts.test_holds import fan, hold
@@ -31,6 +37,15 @@ def fund(user, amount):
 
 def pay(client, reservation_id, **headers):
     return client.post("/api/v1/payments", {"reservation_id": reservation_id}, format="json", **headers)
+
+
+def funded_hold(seat_number):
+    """A fan with ₩500,000 charged (through the gateway, so the books check out) and a hold on
+    a seat of a new concert; seats 31-50 cost ₩80,000."""
+    performance = make_performance(ConcertFactory())
+    client = fan(performance.concert)
+    wallet_services.wallet_charge(user=client.user, amount=500_000)
+    return client, hold(client, performance, seat_number).json()["id"]
 
 
 def status_of(token):
@@ -131,6 +146,89 @@ def test_idempotent_payment_replays_without_moving_money(performance):
     assert_problem(pay(client, other["id"], HTTP_IDEMPOTENCY_KEY="pay-1"), 422, "IDEMPOTENCY_KEY_REUSED")
 
 
+def test_a_failed_keyed_payment_leaves_no_claim_and_the_key_works_once_funded(performance):
+    client = fan(performance.concert)
+    reservation = hold(client, performance, 20).json()
+    assert_problem(pay(client, reservation["id"], HTTP_IDEMPOTENCY_KEY="pay-2"), 409, "INSUFFICIENT_BALANCE")
+    assert not IdempotencyRecord.objects.exists()
+    fund(client.user, 500_000)
+    first = pay(client, reservation["id"], HTTP_IDEMPOTENCY_KEY="pay-2")
+    assert first.status_code == 201 and "Idempotent-Replayed" not in first.headers
+    record = IdempotencyRecord.objects.get()
+    assert (record.response_status, record.response_body) == (201, first.json())
+
+
+def test_an_expired_key_is_taken_over_by_a_new_payment(performance):
+    client = fan(performance.concert)
+    fund(client.user, 500_000)
+    first, second = (hold(client, performance, n).json() for n in (20, 21))
+    assert pay(client, first["id"], HTTP_IDEMPOTENCY_KEY="pay-3").status_code == 201
+    IdempotencyRecord.objects.update(created_at=timezone.now() - dt.timedelta(hours=25))
+    res = pay(client, second["id"], HTTP_IDEMPOTENCY_KEY="pay-3")
+    assert res.status_code == 201 and res.json()["reservation_id"] == second["id"]
+    assert Payment.objects.count() == 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_payments_with_one_key_pay_once_and_replay_the_first():
+    client, reservation_id = funded_hold(35)
+
+    def attempt(_):
+        res = pay(client, reservation_id, HTTP_IDEMPOTENCY_KEY="same-key")
+        return res.status_code, json.dumps(res.json(), sort_keys=True), res.headers.get("Idempotent-Replayed")
+
+    results = raise_first_error(run_concurrently(6, attempt))
+    assert {code for code, _, _ in results} == {201}
+    assert len({body for _, body, _ in results}) == 1
+    assert sorted(str(replayed) for _, _, replayed in results) == ["None"] + ["true"] * 5
+    assert Payment.objects.count() == LedgerEntry.objects.filter(kind="PAYMENT").count() == 1
+    assert Wallet.objects.get(user=client.user).balance == 420_000
+    assert integrity_problems() == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_keyed_payment_waits_for_a_claim_still_running_then_gets_503(settings):
+    """The claim of a payment still running is an uncommitted row: a repeat waits on it, lock
+    timeout after lock timeout, until IDEMPOTENCY_WAIT_SECONDS, then 503; once it is gone the
+    key works."""
+    settings.IDEMPOTENCY_WAIT_SECONDS = 0.6
+    client, reservation_id = funded_hold(36)
+    claimed, release = threading.Event(), threading.Event()
+
+    def running_first():
+        try:
+            with transaction.atomic():
+                now = timezone.now()
+                IdempotencyRecord.objects.create(
+                    user=client.user, scope="payment", key="busy", fingerprint="x", claimed_at=now, created_at=now
+                )
+                claimed.set()
+                release.wait(10)
+                raise RuntimeError("the first request failed")
+        except RuntimeError:
+            pass
+        finally:
+            connection.close()
+
+    first = threading.Thread(target=running_first)
+    first.start()
+    try:
+        assert claimed.wait(10)
+        with connection.cursor() as cursor:
+            cursor.execute("SET lock_timeout = '200ms'")
+        started = time.monotonic()
+        res = pay(client, reservation_id, HTTP_IDEMPOTENCY_KEY="busy")
+        assert time.monotonic() - started >= 0.6
+        body = assert_problem(res, 503, "SERVICE_UNAVAILABLE")
+        assert "still being processed" in body["detail"]
+    finally:
+        release.set()
+        first.join()
+        with connection.cursor() as cursor:
+            cursor.execute("RESET lock_timeout")
+    assert pay(client, reservation_id, HTTP_IDEMPOTENCY_KEY="busy").status_code == 201
+
+
 def test_fan_cancels_in_time_and_gets_refunded_once(performance, django_capture_on_commit_callbacks):
     client = fan(performance.concert)
     fund(client.user, 200_000)
@@ -174,6 +272,47 @@ def test_two_holds_with_money_for_one_exactly_one_paid():
     assert codes == {201: 1, 409: 1}
     assert Wallet.objects.get(user=client.user).balance == 0
     assert Reservation.objects.filter(status="CONFIRMED").count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_payments_from_one_wallet_never_overdraw_and_match_the_ledger():
+    """Eight holds paid at once from money for three: the conditional debit lets exactly three
+    through, each refusal reports the balance left, and the books agree."""
+    concert = ConcertFactory()
+    performances = [make_performance(concert, days=d) for d in (3, 4)]
+    client = fan(concert)
+    wallet_services.wallet_charge(user=client.user, amount=250_000)
+    ids = [hold(client, p, n).json()["id"] for p in performances for n in (31, 32, 33, 34)]  # 80,000 each
+
+    def attempt(i):
+        res = pay(client, ids[i])
+        return res.status_code, res.json()
+
+    results = raise_first_error(run_concurrently(len(ids), attempt))
+    assert Counter(code for code, _ in results) == {201: 3, 409: 5}
+    refusals = [body for code, body in results if code == 409]
+    assert {(b["code"], b["balance"], b["shortfall"]) for b in refusals} == {("INSUFFICIENT_BALANCE", 10_000, 70_000)}
+    assert sorted(body["balance"] for code, body in results if code == 201) == [10_000, 90_000, 170_000]
+    assert Wallet.objects.get(user=client.user).balance == 10_000
+    assert LedgerEntry.objects.filter(kind="PAYMENT").count() == Payment.objects.count() == 3
+    assert Reservation.objects.filter(status="CONFIRMED").count() == 3
+    assert OutboxEmail.objects.count() == 3
+    assert integrity_problems() == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_one_hold_paid_by_many_clicks_at_once_is_paid_once():
+    client, reservation_id = funded_hold(40)
+
+    def attempt(_):
+        res = pay(client, reservation_id)
+        return res.status_code, res.json().get("code")
+
+    results = Counter(raise_first_error(run_concurrently(6, attempt)))
+    assert results == {(201, None): 1, (409, "ALREADY_PAID"): 5}
+    assert Wallet.objects.get(user=client.user).balance == 420_000
+    assert LedgerEntry.objects.filter(kind="PAYMENT").count() == Payment.objects.count() == 1
+    assert integrity_problems() == []
 
 
 @pytest.mark.django_db(transaction=True)
@@ -256,9 +395,11 @@ def test_two_dispatchers_at_once_send_each_email_once(performance):
 
 
 def test_a_payment_costs_a_fixed_number_of_statements(performance, settings, django_assert_num_queries):
-    """So they cannot creep back: the gate's and the pre-checks' reads, then one transaction
-    (reservation locked, payment, debit with its ledger row, reservation confirmed, the
-    user's other holds, the pass ended, the outbox row), then the email's dispatch."""
+    """So they cannot creep back: one transaction (the test's own makes BEGIN/COMMIT a SAVEPOINT
+    and its RELEASE) of the reservation locked with what the email needs and whether other holds
+    are live, the gate's pass lookup, the payment inserted with the reservation confirmed, the
+    debit with its ledger row, the pass ended and the outbox row. (The email's dispatch runs
+    after commit, which the test's transaction never reaches.)"""
     settings.QUEUE_BACKEND = "database"
     client = fan(performance.concert)
     fund(client.user, 1_000_000)
@@ -267,4 +408,18 @@ def test_a_payment_costs_a_fixed_number_of_statements(performance, settings, dja
         assert pay(client, reservation_id).status_code == 201
 
 
-PAYMENT_STATEMENTS = 18
+PAYMENT_STATEMENTS = 8
+
+
+def test_a_keyed_payment_adds_two_statements_and_no_commit(performance, settings, django_assert_num_queries):
+    """With an Idempotency-Key the claim is the transaction's first statement and the response
+    is stored before it commits: two statements more, in the same transaction."""
+    settings.QUEUE_BACKEND = "database"
+    client = fan(performance.concert)
+    fund(client.user, 1_000_000)
+    reservation_id = hold(client, performance, 3).json()["id"]
+    with django_assert_num_queries(PAYMENT_STATEMENTS + 2) as captured:
+        assert pay(client, reservation_id, HTTP_IDEMPOTENCY_KEY="k-1").status_code == 201
+    sql = [q["sql"] for q in captured.captured_queries]
+    assert "core_idempotencyrecord" in sql[1] and "core_idempotencyrecord" in sql[-2]
+    assert not any(s.startswith(("COMMIT", "BEGIN")) for s in sql)

@@ -50,6 +50,29 @@ def test_debit_inside_an_outer_transaction(user):
     assert LedgerEntry.objects.filter(kind="PAYMENT").count() == 1
 
 
+def test_a_refused_debit_rereads_the_balance_under_the_lock(user, monkeypatch):
+    """The conditional UPDATE matched nothing, but by the time the wallet is locked a credit has
+    landed: the debit goes through instead of reporting a shortfall that no longer exists."""
+    services.wallet_charge(user=user, amount=5_000)
+    real, calls = services._debit, []
+
+    def refused_once(**kwargs):
+        calls.append(kwargs)
+        return None if len(calls) == 1 else real(**kwargs)
+
+    monkeypatch.setattr(services, "_debit", refused_once)
+    entry = services.wallet_debit(user=user, amount=5_000, reference="payment:1")
+    assert len(calls) == 2 and entry.balance_after == 0
+    assert Wallet.objects.get(user=user).balance == 0
+
+
+def test_debit_without_a_wallet_is_a_shortfall_of_everything(user):
+    with pytest.raises(InsufficientBalance) as err:
+        services.wallet_debit(user=user, amount=700, reference="payment:1")
+    assert err.value.extra == {"balance": 0, "required": 700, "shortfall": 700}
+    assert not LedgerEntry.objects.exists()
+
+
 def test_rolled_back_outer_transaction_undoes_the_debit(user):
     services.wallet_charge(user=user, amount=1_000)
     with pytest.raises(RuntimeError), transaction.atomic():
