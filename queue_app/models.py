@@ -67,6 +67,9 @@ class QueuePass(models.Model):
     activated_at = models.DateTimeField(null=True, blank=True)
     ended_at = models.DateTimeField(null=True, blank=True)
     end_reason = models.CharField(max_length=16, blank=True)
+    # Counted in its block's QueueBlock.waiting (set by the admission tick, under the
+    # concert's lock); stays set once the pass leaves the line, which departures read.
+    sealed = models.BooleanField(default=False, editable=False)
 
     class Meta:
         verbose_name_plural = "queue passes"
@@ -79,14 +82,38 @@ class QueuePass(models.Model):
         ]
         indexes = [
             models.Index(fields=["concert", "status", "order_key"], name="queuepass_line"),
-            # The poll's count of those ahead: an index-only scan over waiting passes alone.
+            # The poll's count of those ahead within its own block: an index-only scan.
             models.Index(fields=["concert", "order_key"], condition=Q(status="WAITING"), name="queuepass_waiting_line"),
+            # The passes joined since the last tick, not yet in any block's count.
+            models.Index(
+                fields=["concert", "order_key"],
+                condition=Q(status="WAITING", sealed=False),
+                name="queuepass_unsealed_line",
+            ),
             models.Index(fields=["status", "expires_at"], name="queuepass_status_expiry"),
             models.Index(fields=["ended_at"], name="queuepass_ended_at"),
         ]
 
     def __str__(self) -> str:
         return f"{self.token} ({self.status})"
+
+
+class QueueBlock(models.Model):
+    """How many sealed passes still wait in one block of a concert's line (the
+    database backend). A block is the order keys [start, start + BLOCK_SIZE); a
+    position adds the blocks ahead instead of counting every pass ahead. The tick
+    seals new passes into their blocks; every departure from the line of a sealed
+    pass takes it out, in the departure's transaction."""
+
+    concert = models.ForeignKey("concerts.Concert", on_delete=models.CASCADE, related_name="+", db_index=False)
+    start = models.BigIntegerField()
+    waiting = models.IntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["concert", "start"], name="queueblock_concert_start")]
+
+    def __str__(self) -> str:
+        return f"{self.concert_id} from {self.start}: {self.waiting} waiting"
 
 
 class QueueSnapshot(models.Model):
