@@ -321,7 +321,7 @@ class DatabaseBackend:
         QueuePass.objects.filter(token=token, status=WAITING).update(expires_at=waiting_until, poll_after=poll_after)
 
     def leave(self, *, token: uuid.UUID, user_id: int, now: dt.datetime) -> bool:
-        with transaction.atomic():
+        with transaction.atomic(savepoint=False):
             return _end_where(f"token = %s AND user_id = %s AND {_LIVE_SQL}", [token, user_id], now, "left") > 0
 
     def tick(self, *, admission: Admission, now: dt.datetime, admit: bool) -> TickResult:
@@ -389,12 +389,12 @@ class DatabaseBackend:
         return target
 
     def end(self, *, concert_id: int, user_id: int, now: dt.datetime, reason: str) -> bool:
-        with transaction.atomic():
+        with transaction.atomic(savepoint=False):  # no savepoint: it runs inside the payment
             ended = _end_where(f"concert_id = %s AND user_id = %s AND {_LIVE_SQL}", [concert_id, user_id], now, reason)
             return ended > 0
 
     def expire_all(self, *, concert_id: int, now: dt.datetime) -> int:
-        with transaction.atomic():
+        with transaction.atomic(savepoint=False):
             _lock_concert(concert_id)
             return _end_where(f"concert_id = %s AND {_LIVE_SQL}", [concert_id], now, "staff")
 
