@@ -27,6 +27,7 @@ def write_reports(rows: list[Row], args, started: float) -> None:
                     for k, v in asdict(r).items()
                     if k in {"name", "rps", "p50_ms", "p99_ms", "errors", "ratio", "target", "met"}
                 }
+                | ({"cpu_ms_per_request": r.extra["cpu_ms"]} if r.extra.get("cpu_ms") else {})
                 for r in rows
             ],
             indent=2,
@@ -48,6 +49,22 @@ def write_reports(rows: list[Row], args, started: float) -> None:
             f"{fmt(r.p99_ms)} | {r.errors} | {fmt(r.ratio)} | {r.target} | {met} |"
         )
     results = "\n".join(table)
+    spent = [(r, r.extra.get("cpu_ms")) for r in rows if r.extra.get("cpu_ms")]
+    if spent:
+        results += "\n\n" + "\n".join(
+            [
+                "Machine CPU per request while each row ran, in ms, by process (bench/cpu.py), and the",
+                "cores' idle share; a row near zero idle is bound by the CPU these processes share:",
+                "",
+                "| row | web (Django) | PostgreSQL | Redis | workers, ticker | load generator | other | idle |",
+                "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+                *(
+                    f"| {r.name} | {c['web']:.2f} | {c['postgres']:.2f} | {c['redis']:.2f} | {c['workers']:.2f} | "
+                    f"{c['client']:.2f} | {c['other']:.2f} | {fmt(c['idle_share'], '.0%')} |"
+                    for r, c in spent
+                ),
+            ]
+        )
     path = ROOT / "docs" / "benchmarks.md"
     text = path.read_text() if path.exists() else "# Benchmarks\n\n<!-- results -->\n"
     block = (

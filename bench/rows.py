@@ -12,6 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from bench import cpu
 from bench.data import set_queue
 from bench.server import Client
 from bench.wrk import wrk
@@ -32,10 +33,12 @@ class Row:
 
 
 def measure(name: str, base: str, lines: list[str], args, workdir: Path, baseline: Row | None, **kw) -> Row:
+    before = cpu.snapshot()
     res = wrk(base, lines, duration=args.duration, connections=args.connections, workdir=workdir)
+    spent = cpu.per_request(before, cpu.snapshot(), res["requests"])
     row = Row(name=name, rps=round(res["rps"], 1), p50_ms=round(res["p50_ms"], 2), p99_ms=round(res["p99_ms"], 2))
     row.errors = res["5xx"] + res["socket_errors"]
-    row.extra = {"requests": res["requests"], "2xx": res["ok"], "4xx": res["4xx"], "5xx": res["5xx"]}
+    row.extra = {"requests": res["requests"], "2xx": res["ok"], "4xx": res["4xx"], "5xx": res["5xx"], "cpu_ms": spent}
     if baseline and baseline.rps:
         row.ratio = round(row.rps / baseline.rps, 3)
     for key, value in kw.items():
@@ -45,6 +48,8 @@ def measure(name: str, base: str, lines: list[str], args, workdir: Path, baselin
         f"errors {row.errors}  ratio {row.ratio}",
         flush=True,
     )
+    if spent:
+        print("    cpu ms/request: " + ", ".join(f"{k} {v}" for k, v in spent.items()), flush=True)
     return row
 
 
