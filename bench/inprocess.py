@@ -101,7 +101,7 @@ def main() -> int:
     line_cid, _ = make_concert("in-process line", performances=0)
     set_queue(line_cid, paused=True)
     waiting = load_waiting(line_cid, [u for u, _ in make_users(5000)])
-    joiners = make_users(4 * n)
+    joiners = make_users(4 * n + 1)  # one to warm, three rounds, one profile
     join_cid, _ = make_concert("in-process joins", performances=0)
     set_queue(join_cid, paused=True)
     payers = fans[200:400]
