@@ -52,7 +52,7 @@ from bench.rows import (
 )
 from bench.server import SECRET, Server
 from bench.wrk import line
-from tools.procs import REPO
+from tools.procs import REPO, without_redis
 
 DEFAULT_DB = "postgres://postgres@127.0.0.1:5432/encore_bench"
 DEFAULT_REDIS = "redis://127.0.0.1:6379/14"
@@ -140,15 +140,22 @@ def phase(args, workdir: Path, backend: str, env: dict[str, str], rows: list[Row
     server_env = {**env, "QUEUE_BACKEND": backend, "MAX_HOLDS_PER_USER": "100000"}
     with Server(server_env) as server:
         base = server.base
-        baseline = measure(
-            f"baseline: bare Django JSON view [{backend} run]",
-            base,
-            [line("GET", "/healthz")],
-            args,
-            workdir,
-            None,
-            ratio=1.0,
-        )
+        # Twice, and the faster counts: a stall of the shared machine can only slow a run, and
+        # a baseline caught in one would flatter every ratio of the phase.
+        runs = [
+            measure(
+                f"baseline: bare Django JSON view [{backend} run]",
+                base,
+                [line("GET", "/healthz")],
+                args,
+                workdir,
+                None,
+                ratio=1.0,
+            )
+            for _ in range(2)
+        ]
+        baseline = max(runs, key=lambda r: r.rps)
+        baseline.note = f"the faster of two runs: {' and '.join(f'{r.rps:,.0f}' for r in runs)} req/s"
         rows.append(baseline)
         for size, sample in poll_sets.items() if wanted("poll") else ():
             target, met_fn = "", None
@@ -303,11 +310,7 @@ def main() -> int:
     rows: list[Row] = []
     with tempfile.TemporaryDirectory(prefix="encore-bench-") as tmp:
         for backend in [b.strip() for b in args.backends.split(",") if b.strip()]:
-            phase_env = (
-                {**env, "REDIS_URL": redis_url}
-                if backend == "redis"
-                else {k: v for k, v in env.items() if k != "REDIS_URL"}
-            )
+            phase_env = {**without_redis(env), "REDIS_URL": redis_url} if backend == "redis" else without_redis(env)
             setup_django(phase_env)
             import redis as redis_lib
 
@@ -317,14 +320,14 @@ def main() -> int:
             reset_database()
             from django.conf import settings
 
-            settings.REDIS_URL = phase_env.get("REDIS_URL", "")
+            settings.QUEUE_REDIS_URL = phase_env.get("REDIS_URL", "")
             phase(args, Path(tmp), backend, phase_env, rows)
         capacity = max((r.rps for r in rows if r.name.startswith("queue poll, 100,000")), default=None)
         rows.append(poll_budget(capacity))
         if not args.only or "logs" in args.only:
             rows.append(log_cost())
-            setup_django({k: v for k, v in env.items() if k != "REDIS_URL"})
-            rows.extend(log_cost_served({k: v for k, v in env.items() if k != "REDIS_URL"}, args, Path(tmp)))
+            setup_django(without_redis(env))
+            rows.extend(log_cost_served(without_redis(env), args, Path(tmp)))
     if args.no_report:
         print("(--no-report: docs/benchmarks.md and .json left as they were)")
     else:

@@ -25,7 +25,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from bench.data import make_concert, make_users, reset_database, setup_django
 from bench.server import SECRET, Client, Server
-from tools.procs import REPO
+from tools.procs import REPO, without_redis
 
 
 def fan(
@@ -120,7 +120,7 @@ def main() -> int:
     parser.add_argument("--fans", type=int, default=24)
     args = parser.parse_args()
     env = {
-        **{k: v for k, v in os.environ.items() if k != "REDIS_URL"},
+        **without_redis(os.environ),
         "DATABASE_URL": os.environ.get("SOAK_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/encore_soak"),
         "DJANGO_DEBUG": "0",
         "SECRET_KEY": SECRET,

@@ -190,11 +190,16 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache (rate limits, small shared state) --------------------------------
 REDIS_URL = env_str("REDIS_URL")
-if REDIS_URL:
+# Each of Redis's three roles may have an instance of its own (say a persistent one for the
+# line and a volatile one for the cache); each defaults to REDIS_URL.
+QUEUE_REDIS_URL = env_str("QUEUE_REDIS_URL") or REDIS_URL
+CACHE_REDIS_URL = env_str("CACHE_REDIS_URL") or REDIS_URL
+BROKER_REDIS_URL = env_str("BROKER_REDIS_URL") or REDIS_URL
+if CACHE_REDIS_URL:
     CACHES = {
         "default": {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
-            "LOCATION": REDIS_URL,
+            "LOCATION": CACHE_REDIS_URL,
             # Bounded waits: with Redis away, rate limits fail open fast (core.ratelimit).
             "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
         }
@@ -357,8 +362,8 @@ Q_CLUSTER = {
     # Failed tasks are kept for the admin.
     "save_limit": -1,
 }
-if REDIS_URL:
-    Q_CLUSTER["redis"] = REDIS_URL
+if BROKER_REDIS_URL:
+    Q_CLUSTER["redis"] = BROKER_REDIS_URL
 else:
     Q_CLUSTER["orm"] = "default"
 

@@ -23,6 +23,13 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 REPO = Path(__file__).resolve().parents[1]
+# What points a process at Redis (config/settings.py): a child meant to run without Redis
+# (or with Redis of its own) is started without any of them.
+REDIS_ENV = ("REDIS_URL", "QUEUE_REDIS_URL", "CACHE_REDIS_URL", "BROKER_REDIS_URL")
+
+
+def without_redis(env: dict[str, str]) -> dict[str, str]:
+    return {k: v for k, v in env.items() if k not in REDIS_ENV}
 
 
 def free_port() -> int:

@@ -1,4 +1,5 @@
-"""Choose the waiting-room backend: Redis when REDIS_URL is set, else the database.
+"""Choose the waiting-room backend: Redis when QUEUE_REDIS_URL (by default REDIS_URL) is
+set, else the database.
 `QUEUE_BACKEND` ("database" or "redis") forces one (tests run both)."""
 
 from __future__ import annotations
@@ -11,8 +12,8 @@ from queue_app.backends.base import QueueBackend
 
 
 def get_backend() -> QueueBackend:
-    name = getattr(settings, "QUEUE_BACKEND", "") or ("redis" if settings.REDIS_URL else "database")
-    return _backend(name, settings.REDIS_URL if name == "redis" else "")
+    name = getattr(settings, "QUEUE_BACKEND", "") or ("redis" if settings.QUEUE_REDIS_URL else "database")
+    return _backend(name, settings.QUEUE_REDIS_URL if name == "redis" else "")
 
 
 @lru_cache(maxsize=4)

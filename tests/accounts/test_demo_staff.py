@@ -8,6 +8,7 @@ from django.contrib.auth import get_user_model
 from django.core.management import call_command
 
 from accounts.management.commands import demo_staff
+from tools.procs import without_redis
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -23,7 +24,7 @@ def test_outside_the_sqlite_demo_no_account_is_made_and_the_command_is_printed(c
 @pytest.mark.slow
 def test_the_embedded_sqlite_demo_gets_a_staff_account_that_signs_in(tmp_path):
     """What `make run` does before serving, on a fresh SQLite file, in a process of its own."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_", "REDIS_URL", "QUEUE_BACKEND"))}
+    env = {k: v for k, v in without_redis(os.environ).items() if not k.startswith(("PYTEST_", "QUEUE_BACKEND"))}
     env.update(DATABASE_URL=f"sqlite:///{tmp_path / 'demo.sqlite3'}", DJANGO_DEBUG="1")
 
     def manage(*args: str) -> str:

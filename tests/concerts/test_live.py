@@ -143,7 +143,7 @@ def test_the_read_gate_may_be_a_second_stale_and_the_writes_never(performance, s
 
     settings.QUEUE_BACKEND = backend
     if backend == "redis":
-        settings.REDIS_URL = TEST_REDIS_URL
+        settings.QUEUE_REDIS_URL = TEST_REDIS_URL
         get_backend().client.flushdb()
     concert = performance.concert
     start = timezone.now()

@@ -12,7 +12,7 @@ def queue_backend(request, settings):
     """Run the test against each waiting-room backend (real PostgreSQL, real Redis)."""
     settings.QUEUE_BACKEND = request.param
     if request.param == "redis":
-        settings.REDIS_URL = TEST_REDIS_URL
+        settings.QUEUE_REDIS_URL = TEST_REDIS_URL
         client = redis_lib.Redis.from_url(TEST_REDIS_URL)
         client.flushdb()
         yield request.param

@@ -88,7 +88,7 @@ def test_the_rate_limit_is_the_views(queue_backend, settings):
 
 def test_a_warm_join_is_one_redis_round_trip_and_no_sql(settings, django_assert_num_queries, monkeypatch):
     settings.QUEUE_BACKEND = "redis"
-    settings.REDIS_URL = TEST_REDIS_URL
+    settings.QUEUE_REDIS_URL = TEST_REDIS_URL
     redis_lib.Redis.from_url(TEST_REDIS_URL).flushdb()
     concert = ConcertFactory()
     join(token_client(), concert.pk)  # warms the scripts, the queue settings
@@ -111,7 +111,7 @@ def test_a_warm_join_is_one_redis_round_trip_and_no_sql(settings, django_assert_
 
 def test_a_join_survives_a_redis_that_forgot_its_scripts(settings):
     settings.QUEUE_BACKEND = "redis"
-    settings.REDIS_URL = TEST_REDIS_URL
+    settings.QUEUE_REDIS_URL = TEST_REDIS_URL
     concert = ConcertFactory()
     ConcertQueue.objects.create(concert=concert, paused=True)
     assert join(token_client(), concert.pk).status_code == 201

@@ -405,7 +405,7 @@ def test_poll_is_one_redis_round_trip_and_no_sql(settings, django_assert_num_que
     """A warm poll on the Redis backend is one script call: the pass, its rank and the
     idle deadline, whatever the line's length; no SQL."""
     settings.QUEUE_BACKEND = "redis"
-    settings.REDIS_URL = TEST_REDIS_URL
+    settings.QUEUE_REDIS_URL = TEST_REDIS_URL
     redis_lib.Redis.from_url(TEST_REDIS_URL).flushdb()
     concert = ConcertFactory()
     _, tokens = fill_line(concert, 5)

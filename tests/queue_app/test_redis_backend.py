@@ -211,7 +211,7 @@ def test_unreachable_redis_is_queue_unavailable():
 @pytest.mark.django_db
 def test_unreachable_redis_is_a_503_problem(settings):
     settings.QUEUE_BACKEND = "redis"
-    settings.REDIS_URL = "redis://127.0.0.1:1/0"
+    settings.QUEUE_REDIS_URL = "redis://127.0.0.1:1/0"
     res = APIClient().get("/api/v1/queue/status", HTTP_X_QUEUE_TOKEN=str(uuid.uuid4()))
     assert_problem(res, 503, "SERVICE_UNAVAILABLE")
     assert res["Retry-After"] == "2"

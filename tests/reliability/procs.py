@@ -22,12 +22,12 @@ from dataclasses import dataclass
 
 import psycopg
 
-from tools.procs import Proc, Processes, database_url, free_port, wait_for_port, wait_until
+from tools.procs import Proc, Processes, database_url, free_port, wait_for_port, wait_until, without_redis
 
 
 def base_env(settings_dict: dict, **extra: str) -> dict[str, str]:
     """The environment of a subprocess: the test database, debug off, the fault settings."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_", "REDIS_URL", "QUEUE_BACKEND"))}
+    env = {k: v for k, v in without_redis(os.environ).items() if not k.startswith(("PYTEST_", "QUEUE_BACKEND"))}
     env.update(
         DATABASE_URL=database_url(settings_dict),
         DJANGO_SETTINGS_MODULE="tests.reliability.fault_settings",

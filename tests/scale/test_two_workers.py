@@ -21,6 +21,7 @@ from payments.models import OutboxEmail
 from queue_app.models import QueuePass
 from tests.factories import ConcertFactory, UserFactory, make_performance
 from tests.queue_app.test_queue import join, set_queue
+from tools.procs import without_redis
 
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -29,7 +30,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 def subprocess_env(**extra: str) -> dict[str, str]:
     db = connection.settings_dict
     url = f"postgres://{db['USER'] or 'postgres'}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
-    env = {k: v for k, v in os.environ.items() if k not in {"REDIS_URL", "QUEUE_BACKEND"}}
+    env = {k: v for k, v in without_redis(os.environ).items() if k != "QUEUE_BACKEND"}
     return {**env, "DATABASE_URL": url, "DJANGO_DEBUG": "1", "LOG_LEVEL": "WARNING", **extra}
 
 
