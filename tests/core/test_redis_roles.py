@@ -37,7 +37,9 @@ print(json.dumps({"backend": backend.name, "token": str(joined.record.token)}))
 """
 
 
-def _run_probe(env: dict[str, str]) -> dict:
+def _run_probe(**redis_env: str) -> dict:
+    env = {k: v for k, v in without_redis(os.environ).items() if k != "QUEUE_BACKEND"}
+    env.update(redis_env, DJANGO_SETTINGS_MODULE="config.settings", LOG_LEVEL="WARNING")
     done = subprocess.run(
         [sys.executable, "-c", PROBE], env=env, cwd=REPO, capture_output=True, text=True, timeout=60, check=False
     )
@@ -54,16 +56,8 @@ def _flush() -> list[redis_lib.Redis]:
 
 def test_each_role_uses_its_own_redis_and_none_uses_redis_url():
     queue, cache, broker = _flush()
-    env = {
-        **without_redis(os.environ),
-        **ROLES,
-        "REDIS_URL": "redis://127.0.0.1:1/0",  # nothing listens there
-        "DJANGO_SETTINGS_MODULE": "config.settings",
-        "LOG_LEVEL": "WARNING",
-    }
-    env.pop("QUEUE_BACKEND", None)
     try:
-        probe = _run_probe(env)
+        probe = _run_probe(**ROLES, REDIS_URL="redis://127.0.0.1:1/0")  # nothing listens there
         assert probe["backend"] == "redis"
         # The pass is in the queue's Redis only.
         assert queue.hget("encore:q:{c41}:users", "7").decode() == probe["token"]
@@ -79,15 +73,8 @@ def test_each_role_uses_its_own_redis_and_none_uses_redis_url():
 
 def test_redis_url_alone_gives_every_role_the_same_redis():
     queue, _, _ = _flush()
-    env = {
-        **without_redis(os.environ),
-        "REDIS_URL": ROLES["QUEUE_REDIS_URL"],
-        "DJANGO_SETTINGS_MODULE": "config.settings",
-        "LOG_LEVEL": "WARNING",
-    }
-    env.pop("QUEUE_BACKEND", None)
     try:
-        probe = _run_probe(env)
+        probe = _run_probe(REDIS_URL=ROLES["QUEUE_REDIS_URL"])
         assert probe["backend"] == "redis"
         assert queue.hget("encore:q:{c41}:users", "7").decode() == probe["token"]
         assert queue.keys("*roles-probe*")
