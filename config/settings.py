@@ -169,12 +169,24 @@ elif _db["ENGINE"] == "django.db.backends.postgresql":
         _db["CONN_HEALTH_CHECKS"] = False
     else:
         _db["CONN_MAX_AGE"] = env_int("DB_CONN_MAX_AGE", 60)
-    _db["OPTIONS"]["options"] = f"-c lock_timeout={LOCK_TIMEOUT_MS}"
+    # DB_POOLER=transaction: DATABASE_URL is a transaction-pooling PgBouncer, where a server
+    # session serves whichever client has a transaction, so nothing may rest on session state.
+    # lock_timeout is then set inside every transaction (SET LOCAL, core.postgresql) instead of
+    # as a startup option (which PgBouncer refuses), server-side cursors are off, and
+    # statements are not prepared unless DB_PREPARE_THRESHOLD asks for it (PgBouncer 1.21+
+    # with max_prepared_statements carries them; older ones cannot).
+    DB_POOLER = env_str("DB_POOLER")
+    if DB_POOLER not in {"", "transaction"}:
+        raise ImproperlyConfigured(f"DB_POOLER must be empty or 'transaction', not {DB_POOLER!r}")
+    if DB_POOLER:
+        _db["ENGINE"] = "core.postgresql"
+        _db["DISABLE_SERVER_SIDE_CURSORS"] = True
+    else:
+        _db["OPTIONS"]["options"] = f"-c lock_timeout={LOCK_TIMEOUT_MS}"
     # Server-side binding lets psycopg prepare what a connection runs again and again (from the
     # DB_PREPARE_THRESHOLD-th run on), so PostgreSQL plans each hot statement once per connection
-    # instead of on every request. 0 turns it off (e.g. behind a transaction-pooling PgBouncer
-    # older than 1.21, which cannot carry prepared statements across server connections).
-    DB_PREPARE_THRESHOLD = env_int("DB_PREPARE_THRESHOLD", 5)
+    # instead of on every request. 0 turns it off.
+    DB_PREPARE_THRESHOLD = env_int("DB_PREPARE_THRESHOLD", 0 if DB_POOLER else 5)
     if DB_PREPARE_THRESHOLD > 0:
         _db["OPTIONS"]["server_side_binding"] = True
         _db["OPTIONS"]["prepare_threshold"] = DB_PREPARE_THRESHOLD

@@ -53,3 +53,16 @@ def admit(client, concert: Concert) -> str:
         queue_admit_now(concert_id=concert.pk, count=10_000)
     client.credentials(HTTP_X_QUEUE_TOKEN=body["token"])
     return body["token"]
+
+
+def admitted_http_fan(concert: Concert):
+    """A fan with an API token and an ACTIVE pass for the concert, for calls over real HTTP:
+    the user and the headers every gated request sends."""
+    from rest_framework.authtoken.models import Token
+
+    from queue_app.services import pass_join, queue_admit_now
+
+    user = UserFactory()
+    view, _ = pass_join(user_id=user.pk, concert_id=concert.pk)
+    queue_admit_now(concert_id=concert.pk, count=10_000)
+    return user, {"Authorization": f"Token {Token.objects.create(user=user).key}", "X-Queue-Token": str(view.token)}

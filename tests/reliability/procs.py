@@ -232,3 +232,32 @@ def lock_waiters(settings_dict: dict, query_like: str = "%") -> int:
             [settings_dict["NAME"], query_like],
         ).fetchone()
         return int(row[0])
+
+
+class ActiveMonitor:
+    """Samples the number of ACTIVE passes of a concert from its own connection."""
+
+    def __init__(self, db_settings: dict, concert_id: int) -> None:
+        self.db_settings, self.concert_id = db_settings, concert_id
+        self.samples: list[int] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        with connect(self.db_settings) as conn:
+            conn.autocommit = True
+            while not self._stop.is_set():
+                row = conn.execute(
+                    "SELECT count(*) FROM queue_app_queuepass WHERE concert_id = %s AND status = 'ACTIVE'",
+                    [self.concert_id],
+                ).fetchone()
+                self.samples.append(int(row[0]))
+                self._stop.wait(0.02)
+
+    def __enter__(self) -> ActiveMonitor:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import datetime as dt
 import random
-import threading
 import time
 
 import pytest
@@ -34,7 +33,7 @@ from queue_app.selectors import queue_config_cache_clear
 from queue_app.services import pass_join
 from tests.factories import ConcertFactory, UserFactory, make_performance
 from tests.reliability.mailsink import delivered
-from tests.reliability.procs import connect, lock_waiters
+from tests.reliability.procs import ActiveMonitor, connect, lock_waiters
 from tools.procs import wait_until
 from wallet import services as wallet_services
 
@@ -52,35 +51,6 @@ def _users(n: int) -> list:
 def _set_queue(concert, **fields) -> None:
     ConcertQueue.objects.update_or_create(concert=concert, defaults=fields)
     queue_config_cache_clear()
-
-
-class ActiveMonitor:
-    """Samples the number of ACTIVE passes of a concert from its own connection."""
-
-    def __init__(self, db_settings: dict, concert_id: int) -> None:
-        self.db_settings, self.concert_id = db_settings, concert_id
-        self.samples: list[int] = []
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def _run(self) -> None:
-        with connect(self.db_settings) as conn:
-            conn.autocommit = True
-            while not self._stop.is_set():
-                row = conn.execute(
-                    "SELECT count(*) FROM queue_app_queuepass WHERE concert_id = %s AND status = 'ACTIVE'",
-                    [self.concert_id],
-                ).fetchone()
-                self.samples.append(int(row[0]))
-                self._stop.wait(0.02)
-
-    def __enter__(self) -> ActiveMonitor:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self._stop.set()
-        self._thread.join(timeout=5)
 
 
 def test_ticker_killed_mid_admission(db_settings, env, processes):

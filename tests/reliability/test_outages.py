@@ -18,8 +18,7 @@ from rest_framework.authtoken.models import Token
 
 from concerts.locking import _int4
 from concerts.models import Seat
-from queue_app.services import pass_join, queue_admit_now
-from tests.factories import ConcertFactory, UserFactory, make_performance
+from tests.factories import ConcertFactory, UserFactory, admitted_http_fan, make_performance
 from tests.reliability.procs import (
     RedisServer,
     TcpProxy,
@@ -151,15 +150,21 @@ def test_redis_stopped_and_restarted(db_settings, env, processes):
 
 @pytest.mark.parametrize("lock", ["seat row", "hold-limit advisory lock"])
 def test_lock_held_too_long_is_a_prompt_503(lock, db_settings, env, processes):
+    web = hold_while_locked(lock, db_settings, processes, env(LOCK_TIMEOUT_MS="1000"))
+    assert web.alive()
+
+
+def hold_while_locked(lock: str, db_settings: dict, processes, server_env: dict[str, str]):
+    """A hold while another session keeps its seat row (or the fan's hold-limit lock) locked,
+    on a server with a 1 s LOCK_TIMEOUT_MS: a 503 after the timeout, not a hang, then the hold
+    succeeds once the lock is gone. Returns the server's process."""
     concert = ConcertFactory()
     performance = make_performance(concert, days=3)
-    user, auth = _fan()
-    view, _ = pass_join(user_id=user.pk, concert_id=concert.pk)
-    queue_admit_now(concert_id=concert.pk, count=1)
+    user, headers = admitted_http_fan(concert)
     seat = Seat.objects.get(performance=performance, number=7)
-    web, base = start_web(processes, env(LOCK_TIMEOUT_MS="1000"))
+    web, base = start_web(processes, server_env)
     hold = {"concert_id": concert.pk, "date": performance.date.isoformat(), "seat_number": 7}
-    headers = {**auth, "X-Queue-Token": str(view.token)}
+    assert http("GET", f"{base}/api/v1/concerts").status == 200  # warm: pooled connections exist
 
     with connect(db_settings) as holder:
         if lock == "seat row":
@@ -172,4 +177,4 @@ def test_lock_held_too_long_is_a_prompt_503(lock, db_settings, env, processes):
     assert 0.9 <= reply.seconds < 4, reply.seconds  # lock_timeout (1 s), not a hang
     reply = http("POST", f"{base}/api/v1/reservations", json_body=hold, headers=headers)
     assert reply.status == 201, reply.body
-    assert web.alive()
+    return web
