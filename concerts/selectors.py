@@ -40,15 +40,16 @@ def live_reservations_q(now: dt.datetime, prefix: str = "") -> Q:
     )
 
 
-def concert_list() -> QuerySet[Concert]:
-    return Concert.objects.annotate(price_from=Min("performances__seats__price")).order_by("id")
+def concert_list(*, using: str = "default") -> QuerySet[Concert]:
+    return Concert.objects.using(using).annotate(price_from=Min("performances__seats__price")).order_by("id")
 
 
-def concert_get(*, concert_id: object, priced: bool = True) -> Concert:
+def concert_get(*, concert_id: object, priced: bool = True, using: str = "default") -> Concert:
     """One concert; ``priced`` adds the catalogue's ``price_from`` (an aggregate over
-    every seat), which the gated booking paths do not need."""
+    every seat), which the gated booking paths do not need. ``using`` names the database
+    (the catalogue may read a replica: core.replica)."""
     pk = parse_id(concert_id)
-    concerts = concert_list() if priced else Concert.objects.all()
+    concerts = concert_list(using=using) if priced else Concert.objects.using(using)
     concert = concerts.filter(pk=pk).first() if pk is not None else None
     if concert is None:
         raise ConcertNotFound()

@@ -13,17 +13,19 @@ from concerts import live, selectors, services
 from concerts.exceptions import DateNotAvailable, SeatUnavailable
 from core.errors import ApplicationError
 from core.parsing import parse_int
+from core.replica import catalogue_read
 from queue_app.gate import queue_gate_page
 
 GRID_COLUMNS = 10
 
 
 def concert_list(request: HttpRequest) -> HttpResponse:
-    return render(request, "concerts/list.html", {"concerts": selectors.concert_list()})
+    concerts = catalogue_read(lambda using: list(selectors.concert_list(using=using)))
+    return render(request, "concerts/list.html", {"concerts": concerts})
 
 
 def concert_detail(request: HttpRequest, concert_id: int) -> HttpResponse:
-    concert = selectors.concert_get(concert_id=concert_id)
+    concert = catalogue_read(lambda using: selectors.concert_get(concert_id=concert_id, using=using))
     _, last = selectors.booking_window()
     return render(
         request,

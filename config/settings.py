@@ -198,6 +198,20 @@ elif _db["ENGINE"] == "django.db.backends.postgresql":
     _db["OPTIONS"].setdefault("keepalives_interval", 10)
     _db["OPTIONS"].setdefault("keepalives_count", 3)
 DATABASES = {"default": _db}
+# A streaming replica for the public catalogue only (core.replica); a replica that fails a
+# read is left alone for REPLICA_RETRY_SECONDS, its reads going to the primary meanwhile.
+REPLICA_DATABASE_URL = env_str("REPLICA_DATABASE_URL")
+REPLICA_RETRY_SECONDS = env_int("REPLICA_RETRY_SECONDS", 10)
+if REPLICA_DATABASE_URL:
+    if _db["ENGINE"] == "django.db.backends.sqlite3":
+        raise ImproperlyConfigured("REPLICA_DATABASE_URL needs PostgreSQL")
+    _where = dj_database_url.parse(REPLICA_DATABASE_URL)
+    _replica = {**_db, **{k: _where[k] for k in ("NAME", "USER", "PASSWORD", "HOST", "PORT") if k in _where}}
+    # A replica that is away costs a catalogue read about a second before the primary answers.
+    _replica["OPTIONS"] = {**_db["OPTIONS"], "connect_timeout": 1}
+    if "pool" in _replica["OPTIONS"]:
+        _replica["OPTIONS"]["pool"] = {**_replica["OPTIONS"]["pool"], "timeout": 1, "min_size": 0}
+    DATABASES["replica"] = _replica
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache (rate limits, small shared state) --------------------------------

@@ -14,6 +14,7 @@ from concerts.api.serializers import ConcertSerializer, DatesSerializer, SeatMap
 from concerts.models import Concert
 from core.conditional import conditional_json
 from core.openapi import problems
+from core.replica import catalogue_read
 from queue_app.gate import QueueGate, ReadQueueGate
 
 CONCERT_ID = OpenApiParameter("id", int, OpenApiParameter.PATH, description="Concert id")
@@ -26,19 +27,29 @@ class ConcertViewSet(viewsets.ReadOnlyModelViewSet):
     permission_classes = [permissions.AllowAny]
     lookup_value_regex = r"[^/]+"
 
+    # The catalogue (list, retrieve) may read a replica (core.replica); the gated paths never.
+    using = "default"
+
     def get_queryset(self):
-        return selectors.concert_list()
+        return selectors.concert_list(using=self.using)
 
     def get_object(self) -> Concert:
-        return selectors.concert_get(concert_id=self.kwargs["pk"], priced=self.action == "retrieve")
+        return selectors.concert_get(concert_id=self.kwargs["pk"], priced=self.action == "retrieve", using=self.using)
+
+    def _from_catalogue(self, answer):
+        def read(using: str):
+            self.using = using
+            return answer()
+
+        return catalogue_read(read)
 
     @extend_schema(responses={200: ConcertSerializer(many=True), **problems("NOT_FOUND")})
     def list(self, request: Request, *args, **kwargs) -> Response:
-        return super().list(request, *args, **kwargs)
+        return self._from_catalogue(lambda: super(ConcertViewSet, self).list(request, *args, **kwargs))
 
     @extend_schema(parameters=[CONCERT_ID], responses={200: ConcertSerializer, **problems("CONCERT_NOT_FOUND")})
     def retrieve(self, request: Request, *args, **kwargs) -> Response:
-        return Response(self.get_serializer(self.get_object()).data)
+        return self._from_catalogue(lambda: Response(self.get_serializer(self.get_object()).data))
 
     @extend_schema(
         summary="Bookable dates (gated)",
