@@ -211,6 +211,7 @@ if REPLICA_DATABASE_URL:
     _replica["OPTIONS"] = {**_db["OPTIONS"], "connect_timeout": 1}
     if "pool" in _replica["OPTIONS"]:
         _replica["OPTIONS"]["pool"] = {**_replica["OPTIONS"]["pool"], "timeout": 1, "min_size": 0}
+    _replica["TEST"] = {"MIRROR": "default"}  # a test run never creates a database there
     DATABASES["replica"] = _replica
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
