@@ -222,10 +222,14 @@ REDIS_URL = env_str("REDIS_URL")
 QUEUE_REDIS_URL = env_str("QUEUE_REDIS_URL") or REDIS_URL
 CACHE_REDIS_URL = env_str("CACHE_REDIS_URL") or REDIS_URL
 BROKER_REDIS_URL = env_str("BROKER_REDIS_URL") or REDIS_URL
+# A redis+cluster://host:port URL names a Redis Cluster by any of its nodes (core.rediscluster).
+_CLUSTER = "redis+cluster://"
 if CACHE_REDIS_URL:
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "core.rediscluster.ClusterRedisCache"
+            if CACHE_REDIS_URL.startswith(_CLUSTER)
+            else "django.core.cache.backends.redis.RedisCache",
             "LOCATION": CACHE_REDIS_URL,
             # Bounded waits: with Redis away, rate limits fail open fast (core.ratelimit).
             "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
@@ -391,6 +395,8 @@ Q_CLUSTER = {
 }
 if BROKER_REDIS_URL:
     Q_CLUSTER["redis"] = BROKER_REDIS_URL
+    if BROKER_REDIS_URL.startswith(_CLUSTER):
+        Q_CLUSTER["broker_class"] = "core.rediscluster.ClusterBroker"
 else:
     Q_CLUSTER["orm"] = "default"
 

@@ -82,3 +82,14 @@ def concert_with_dates(db):
     make_performance(concert, date=today - dt.timedelta(days=1))
     make_performance(concert, date=today + dt.timedelta(days=45))
     return concert
+
+
+@pytest.fixture(scope="session")
+def redis_cluster(tmp_path_factory):
+    """A real Redis Cluster (three masters, three replicas) for the whole session."""
+    from tests.engines.redis_cluster import RedisClusterServers
+    from tools.procs import Processes
+
+    servers = RedisClusterServers(Processes(tmp_path_factory.mktemp("redis-cluster"))).start()
+    yield servers
+    servers.stop()

@@ -75,8 +75,10 @@ from typing import Any, TypeVar
 import redis
 from django.conf import settings
 from redis.backoff import NoBackoff
+from redis.cluster import RedisCluster
 from redis.retry import Retry
 
+from core.rediscluster import cluster_client, is_cluster
 from queue_app.backends.base import ACTIVE, WAITING, Admission, JoinResult, PassRecord, TickResult
 from queue_app.backends.database import prequeue_order
 from queue_app.exceptions import QueueUnavailable
@@ -217,24 +219,31 @@ class _TokenConcerts:
             self._map[token] = concert_id
 
 
+def client_for(url: str) -> redis.Redis | RedisCluster:
+    """A client for ``url``: one Redis (``redis://``, ``rediss://``, ``unix://``), or a Redis
+    Cluster found from any of its nodes (``redis+cluster://host:port``; the keys of one
+    concert share a hash tag, so every script stays on one shard)."""
+    # One immediate retry on a broken connection (e.g. a pooled one after a Redis restart),
+    # none on a timeout: fast 503s beat piled-up waits. A retried script may have run already;
+    # every one is safe to run twice (at worst a tick or admit_now admits a second batch - in
+    # order and never past the cap).
+    options = dict(
+        decode_responses=True,
+        socket_connect_timeout=SOCKET_TIMEOUT_SECONDS,
+        socket_timeout=SOCKET_TIMEOUT_SECONDS,
+        retry=Retry(NoBackoff(), 1, supported_errors=(redis.exceptions.ConnectionError,)),
+    )
+    if is_cluster(url):
+        return cluster_client(url, **options)
+    return redis.Redis(connection_pool=redis.ConnectionPool.from_url(url, health_check_interval=30, **options))
+
+
 @_translate_errors
 class RedisBackend:
     name = "redis"
 
     def __init__(self, url: str) -> None:
-        pool = redis.ConnectionPool.from_url(
-            url,
-            decode_responses=True,
-            socket_connect_timeout=SOCKET_TIMEOUT_SECONDS,
-            socket_timeout=SOCKET_TIMEOUT_SECONDS,
-            # One immediate retry on a broken connection (e.g. a pooled one after a Redis
-            # restart), none on a timeout: fast 503s beat piled-up waits. A retried script may
-            # have run already; every one is safe to run twice (at worst a tick or admit_now
-            # admits a second batch - in order and never past the cap).
-            retry=Retry(NoBackoff(), 1, supported_errors=(redis.exceptions.ConnectionError,)),
-            health_check_interval=30,
-        )
-        self.client = redis.Redis(connection_pool=pool)
+        self.client = client_for(url)
         self._concerts = _TokenConcerts(TOKEN_CACHE_SIZE)
         register = self.client.register_script
         self._poll = register(_POLL)
@@ -280,7 +289,15 @@ class RedisBackend:
             admission.cap if admission is not None else -1,
             _us(admission.active_until) if admission is not None else "",
         ]
-        for attempt in (1, 2):
+        if isinstance(self.client, RedisCluster):
+            # A cluster pipeline takes no scripts (and its global keys sit on other shards,
+            # so it would not be one round trip anyway): the script, then the two writes.
+            reply = self._join(keys=keys, args=args)
+            pipe = self.client.pipeline(transaction=False)
+            pipe.set(TOKEN_KEY.format(token=new_token), concert_id, nx=True)
+            pipe.sadd(CONCERTS_KEY, concert_id)
+            pipe.execute()
+        for attempt in () if isinstance(self.client, RedisCluster) else (1, 2):
             # EVALSHA queued by hand: a Script object in a pipeline costs a SCRIPT EXISTS round
             # trip on every execute. Unknown to this Redis (restarted, flushed): load it and
             # send the pipeline again (the SET NX and SADD are safe to repeat).

@@ -32,6 +32,9 @@ backend = get_backend()
 joined = backend.join(concert_id=41, user_id=7, now=now, prequeue=False,
                       waiting_until=now + dt.timedelta(seconds=60), poll_after=1)
 cache.set("roles-probe", "cached", 60)
+cache.add("roles-count", 1, 60)  # what the rate limits do
+assert cache.incr("roles-count") == 2 and cache.get_many(["roles-probe", "roles-count"]) == {
+    "roles-probe": "cached", "roles-count": 2}
 get_broker().enqueue("roles-probe-task")
 print(json.dumps({"backend": backend.name, "token": str(joined.record.token)}))
 """
@@ -81,3 +84,20 @@ def test_redis_url_alone_gives_every_role_the_same_redis():
         assert queue.lrange("django_q:encore:q", 0, -1) == [b"roles-probe-task"]
     finally:
         _flush()
+
+
+def test_every_role_on_a_redis_cluster(redis_cluster):
+    """REDIS_URL naming a cluster (redis+cluster://): the line, the cache and the broker all
+    work on it, each key on the shard of its slot."""
+    redis_cluster.flush()
+    client = redis_cluster.client()
+    try:
+        probe = _run_probe(REDIS_URL=redis_cluster.url)
+        assert probe["backend"] == "redis"
+        assert client.hget("encore:q:{c41}:users", "7") == probe["token"]
+        assert client.exists(f"encore:qt:{probe['token']}")
+        assert client.keys("*roles-probe", target_nodes=client.PRIMARIES)
+        assert client.lrange("django_q:encore:q", 0, -1) == ["roles-probe-task"]
+    finally:
+        client.close()
+        redis_cluster.flush()
