@@ -58,7 +58,7 @@ class RedisClusterServers:
             self.binary,
             *("--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"),
             *("--cluster-enabled", "yes", "--cluster-config-file", str(node / "nodes.conf")),
-            *("--cluster-node-timeout", "1000", "--dir", str(node)),
+            *("--cluster-node-timeout", "1000", "--dir", str(node), "--repl-diskless-sync-delay", "0"),
         ]
         self.procs[port] = self.processes.start_command(f"redis-{port}", command, {})
         wait_until(lambda: self._ping(port), timeout=10, what=f"redis-server on {port}")
@@ -87,6 +87,10 @@ class RedisClusterServers:
             except redis_lib.RedisError:
                 return False
             if info.get("cluster_state") != "ok":
+                return False
+            # A replica that has not synced once would never take over (no data to vouch for).
+            replication = redis_lib.Redis(port=port, socket_timeout=0.5, decode_responses=True).info("replication")
+            if replication["role"] == "slave" and replication.get("master_link_status") != "up":
                 return False
         return True
 
