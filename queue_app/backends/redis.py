@@ -173,8 +173,16 @@ def _retention() -> int:
 F = TypeVar("F", bound=Callable[..., Any])
 C = TypeVar("C", bound=type)
 
-# Redis down, restarting, failing over: the caller gets a 503 with Retry-After.
-_UNAVAILABLE = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError, redis.exceptions.ReadOnlyError)
+# Redis down, restarting, failing over (a cluster's shard without a master, a slot no node
+# serves yet, a slot in migration): the caller gets a 503 with Retry-After.
+_UNAVAILABLE = (
+    redis.exceptions.ConnectionError,
+    redis.exceptions.TimeoutError,
+    redis.exceptions.ReadOnlyError,
+    redis.exceptions.ClusterError,
+    redis.exceptions.SlotNotCoveredError,
+    redis.exceptions.TryAgainError,
+)
 
 
 def _unavailable_as_503(method: F) -> F:

@@ -95,7 +95,9 @@ class RedisClusterServers:
         return True
 
     def client(self) -> ClusterClient:
-        return ClusterClient(host="127.0.0.1", port=self.ports[0], decode_responses=True)
+        """A cluster client seeded with a node that still runs."""
+        port = next(p for p in self.ports if self.procs[p].alive())
+        return ClusterClient(host="127.0.0.1", port=port, decode_responses=True)
 
     def flush(self) -> None:
         client = self.client()
