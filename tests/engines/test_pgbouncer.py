@@ -13,7 +13,6 @@ are transaction-scoped already.
 from __future__ import annotations
 
 import threading
-import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -22,7 +21,7 @@ from rest_framework.authtoken.models import Token
 from concerts.models import Reservation
 from core.integrity import integrity_problems
 from payments.models import Payment
-from queue_app.models import ConcertQueue, QueuePass
+from queue_app.models import ConcertQueue, QueuePass, QueueSnapshot
 from queue_app.selectors import queue_config_cache_clear
 from queue_app.services import pass_join, queue_admit_now
 from tests.factories import ConcertFactory, UserFactory, make_performance
@@ -163,7 +162,13 @@ def test_the_database_line_through_the_pooler(db_settings, pooled_env, processes
     with ActiveMonitor(db_settings, concert.pk) as monitor:
         processes.start("ticker", ["manage.py", "queue_ticker", "--interval", "1"], server_env)
         wait_until(lambda: monitor.samples and monitor.samples[-1] >= cap, timeout=40, what="the cap to fill")
-        time.sleep(2.2)  # two more ticks: they must admit nobody past the cap
+        # Two more ticks (each records its snapshot): they must admit nobody past the cap.
+        ticks = QueueSnapshot.objects.filter(concert=concert).count()
+        wait_until(
+            lambda: QueueSnapshot.objects.filter(concert=concert).count() >= ticks + 2,
+            timeout=20,
+            what="two more ticks",
+        )
     assert max(monitor.samples) == cap
     statuses = dict(QueuePass.objects.filter(concert=concert).values_list("token", "status"))
     assert [statuses[t] for t in line] == ["ACTIVE"] * cap + ["WAITING"] * (joined - cap)
